@@ -1,0 +1,8 @@
+"""scikit-learn linear models trained by gradient descent, done right."""
+
+from ._classifier import GDClassifier
+from ._engine import DivergenceError
+from ._regressor import GDRegressor
+
+__all__ = ["DivergenceError", "GDClassifier", "GDRegressor"]
+__version__ = "0.1.0"

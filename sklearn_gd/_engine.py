@@ -1,0 +1,245 @@
+"""Batching and ``run_epoch``: the one training loop every estimator uses.
+
+One step on a batch ``B`` with sample weights ``sw``::
+
+    raw  = X_B theta[:, :-1]^T + theta[:, -1]
+    d    = sw * dloss/draw(Y_B, raw) / (|B| * mean(sw))
+    grad = [d^T X_B, sum(d)] + l2 * [coef, 0]           (clipped to clip_norm)
+    optimizer.step(theta, grad, state, lr_t, t)
+    coef <- soft_threshold(coef, l1 * effective_step)  (L1 part, proximal)
+
+The normaliser ``|B| * mean(sw)`` (the mean over all rows of the epoch) makes
+the batch gradient an unbiased estimate of the full weighted-mean gradient
+``sum(sw * grad) / sum(sw)``, and equal to it for the full batch: integer
+weights then give exactly the steps of repeated rows. Normalising by the
+batch's own ``sum(sw)`` instead would cancel the weight of a single-row batch.
+
+All parameters live in ``theta`` of shape ``(n_outputs, n_features + 1)``, the
+last column being the intercept.
+"""
+
+import numpy as np
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training produced non-finite weights or loss."""
+
+
+class TrainState:
+    """Everything training changes, as plain arrays and numbers.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (n_outputs, n_features + 1)
+    opt_state : tuple of ndarray
+        The optimizer's slots.
+    t : int
+        Optimizer steps taken.
+    epoch : int
+        Epochs run (``partial_fit`` calls count as one each).
+    lr_scale : float
+        Product of the plateau cuts so far.
+    avg : ndarray or None
+        Running average of ``theta`` (with ``average``).
+    n_avg : int
+        Number of iterates in ``avg``.
+    """
+
+    def __init__(self, theta, opt_state, average):
+        self.theta = theta
+        self.opt_state = opt_state
+        self.t = 0
+        self.epoch = 0
+        self.lr_scale = 1.0
+        self.avg = np.zeros_like(theta) if average else None
+        self.n_avg = 0
+
+    def copy(self):
+        new = object.__new__(TrainState)
+        new.__dict__.update(self.__dict__)
+        new.theta = self.theta.copy()
+        new.opt_state = tuple(s.copy() for s in self.opt_state)
+        new.avg = None if self.avg is None else self.avg.copy()
+        return new
+
+    @property
+    def weights(self):
+        """The weights that predict: the average once averaging has begun."""
+        return self.avg if self.n_avg else self.theta
+
+
+def _largest_eigenvalue(X, sw, fit_intercept, n_iter=20, max_rows=1000):
+    """Power-iteration estimate of ``lambda_max(X~^T W X~ / sum(W))`` on a row subsample.
+
+    ``X~`` is ``X`` with a column of ones when fitting an intercept. Rows are
+    taken evenly spaced, so the estimate is deterministic.
+    """
+    n = X.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.intp))
+    Xs, ws = X[rows], sw[rows].astype(np.float64)
+    if ws.sum() <= 0:
+        return 0.0
+    ws = ws / ws.sum()
+    v = np.ones(X.shape[1] + 1)
+    if not fit_intercept:
+        v[-1] = 0.0
+    lam = 0.0
+    for _ in range(n_iter):
+        u = safe_sparse_dot(Xs, v[:-1], dense_output=True) + v[-1]
+        wu = ws * u
+        Av = np.empty_like(v)
+        Av[:-1] = safe_sparse_dot(wu, Xs, dense_output=True)
+        Av[-1] = wu.sum() if fit_intercept else 0.0
+        lam = float(np.linalg.norm(Av))
+        if lam == 0.0 or not np.isfinite(lam):
+            break
+        v = Av / lam
+    return lam
+
+
+class Trainer:
+    """The resolved training rules of one estimator: loss, optimizer, schedule...
+
+    Parameters
+    ----------
+    loss : Loss
+    optimizer : Optimizer
+    schedule : Schedule
+    context : ScheduleContext
+    penalty : Penalty
+    learning_rate : float
+    batch_size : int or 'full'
+    fit_intercept, shuffle : bool
+    clip_norm : float or None
+    average_start : int
+        First step whose iterate enters the average; 0 for no averaging.
+    """
+
+    def __init__(
+        self,
+        loss,
+        optimizer,
+        schedule,
+        context,
+        penalty,
+        learning_rate,
+        batch_size,
+        fit_intercept,
+        shuffle,
+        clip_norm,
+        average_start,
+    ):
+        self.loss = loss
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.context = context
+        self.penalty = penalty
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.fit_intercept = fit_intercept
+        self.shuffle = shuffle
+        self.clip_norm = clip_norm
+        self.average_start = average_start
+
+    def init_state(self, theta):
+        """A fresh ``TrainState`` starting from ``theta``."""
+        return TrainState(theta, self.optimizer.init(theta), self.average_start > 0)
+
+    def objective(self, mean_loss, weights):
+        """Training objective: mean loss plus ``alpha * R(coef)``."""
+        return mean_loss + self.penalty.value(weights[:, :-1])
+
+    def _step_bound(self, X, sw):
+        """Per-row squared norms and a curvature estimate for the step bound.
+
+        Rules that are not scale-free (SGD, momentum) diverge when the step
+        exceeds 2 / L, where L bounds the curvature of the batch objective.
+        For a batch B, ``L <= c * min(m_B, lambda + m_B / |B|)`` with ``c`` the
+        loss's curvature, ``m_B`` the weighted mean of ``||x~_i||^2`` over B and
+        ``lambda`` the largest eigenvalue of the full weighted Gram matrix. For
+        a single sample this is exact (normalised LMS: one step never
+        overshoots the sample's own minimiser); for the full batch it is the
+        classic ``1 / L`` step. The step actually taken is
+        ``min(lr_t, 1 / L_B)``. Returns None when no bound applies.
+        """
+        if self.optimizer.scale_free or not self.loss.curvature:
+            return None
+        sq = row_norms(X, squared=True) + float(self.fit_intercept)
+        return sq, _largest_eigenvalue(X, sw, self.fit_intercept), self.loss.curvature
+
+    def run_epoch(self, state, X, Y, sw, rng):
+        """One pass over ``(X, Y, sw)`` in batches, updating ``state`` in place.
+
+        Returns the sample-weighted mean loss over the epoch (each batch's loss
+        at the weights it was evaluated with, as scikit-learn's SGD reports it)
+        and the step size of the epoch's last step. Raises ``DivergenceError``
+        when the weights or the loss stop being finite.
+        """
+        n = X.shape[0]
+        b = n if self.batch_size == "full" else min(self.batch_size, n)
+        order = rng.permutation(n) if self.shuffle else None
+        sw_ordered = sw if order is None else sw[order]
+        starts = np.arange(0, n, b)
+        batch_weight = np.add.reduceat(sw_ordered, starts)
+        # A batch whose weights are all zero carries no gradient: skip it.
+        starts = starts[batch_weight > 0]
+        n_batches = -(-n // b)
+        steps = np.arange(1, len(starts) + 1)
+        positions = state.epoch + (starts // b) / n_batches
+        lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
+        lrs = lrs * state.lr_scale
+        bound = self._step_bound(X, sw)
+        mean_weight = sw.sum() / n
+
+        theta, opt, penalty = state.theta, self.optimizer, self.penalty
+        coef = theta[:, :-1]
+        grad = np.zeros_like(theta)
+        decay = opt.decoupled_decay
+        loss_sum = 0.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for k, start in enumerate(starts):
+                if order is None:
+                    rows = slice(start, start + b)
+                else:
+                    rows = order[start : start + b]
+                Xb, Yb, swb = X[rows], Y[rows], sw[rows]
+                raw = safe_sparse_dot(Xb, coef.T, dense_output=True)
+                if self.fit_intercept:
+                    raw += theta[:, -1]
+                loss_sum += float(swb @ self.loss.value(Yb, raw))
+                total = len(swb) * mean_weight
+                d = self.loss.gradient(Yb, raw)
+                d *= (swb / total)[:, None]
+                grad[:, :-1] = safe_sparse_dot(d.T, Xb, dense_output=True)
+                if self.fit_intercept:
+                    grad[:, -1] = d.sum(axis=0)
+                penalty.add_gradient(grad[:, :-1], coef)
+                if self.clip_norm is not None:
+                    norm = np.sqrt(np.vdot(grad, grad))
+                    if norm > self.clip_norm:
+                        grad *= self.clip_norm / norm
+                lr = lrs[k]
+                if bound is not None:
+                    sq, lam, curvature = bound
+                    m = float(swb @ sq[rows]) / total
+                    lr = min(lr, 1.0 / (curvature * min(m, lam + m / len(swb))))
+                state.t += 1
+                opt.step(theta, grad, state.opt_state, lr, state.t)
+                if decay:
+                    coef *= 1.0 - lr * decay
+                if penalty.l1:
+                    D = opt.effective_step(state.opt_state, lr, state.t)
+                    penalty.prox(coef, D if np.isscalar(D) else D[:, :-1])
+                if self.average_start and state.t >= self.average_start:
+                    state.n_avg += 1
+                    state.avg += (theta - state.avg) / state.n_avg
+        state.epoch += 1
+        mean_loss = loss_sum / sw.sum()
+        if not (np.isfinite(mean_loss) and np.isfinite(theta).all()):
+            raise DivergenceError(
+                f"Training diverged in epoch {state.epoch}: the loss or the weights "
+                "became non-finite. Use a smaller learning_rate, scale the features "
+                "(e.g. StandardScaler), or set clip_norm."
+            )
+        return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)

@@ -1,0 +1,247 @@
+"""Step-size schedules: the step size as a pure function of the step count.
+
+``rates(learning_rate, t, epoch, context)`` returns the step sizes of a run of
+steps at once: ``t`` holds their 1-based optimizer step counts and ``epoch``
+their position in epochs (0-based, fractional within an epoch, so that a
+per-epoch schedule can also be smooth). ``context`` carries what a few
+schedules need from the estimator (``max_iter``, ``alpha`` and the loss).
+
+Reductions on a plateau (``Adaptive``, ``ReduceOnPlateau``) are epoch-level
+decisions taken by the monitor in ``_stopping.py``; here they are constant.
+
+To add a schedule: a class with ``rates`` and one line in ``SCHEDULES``.
+"""
+
+from collections import namedtuple
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._compat import Interval
+
+ScheduleContext = namedtuple("ScheduleContext", ["max_iter", "alpha", "loss"])
+
+
+class Schedule(BaseEstimator):
+    """Base class for step-size schedules."""
+
+    _parameter_constraints = {}
+
+    def rates(self, learning_rate, t, epoch, context):
+        """Step sizes for the steps ``t`` at (fractional) epochs ``epoch``."""
+        raise NotImplementedError
+
+
+class Constant(Schedule):
+    """The same step size at every step."""
+
+    def rates(self, learning_rate, t, epoch, context):
+        return np.full(len(t), float(learning_rate))
+
+
+class Optimal(Schedule):
+    """scikit-learn's Bottou rule ``1 / (alpha * (t0 + t - 1))``.
+
+    ``t0`` follows scikit-learn's heuristic: the first step would be
+    ``typw / max(1, |loss'(-typw)|)`` with ``typw = sqrt(1 / sqrt(alpha))``.
+    ``learning_rate`` is ignored, as in scikit-learn; ``alpha`` must be > 0.
+    """
+
+    def rates(self, learning_rate, t, epoch, context):
+        alpha = context.alpha
+        if not alpha > 0:
+            raise ValueError(
+                "schedule='optimal' needs alpha > 0 (its step size is "
+                f"1 / (alpha * (t0 + t))); got alpha={alpha}."
+            )
+        typw = np.sqrt(1.0 / np.sqrt(alpha))
+        slope = context.loss.gradient(np.ones((1, 1)), np.full((1, 1), -typw))
+        eta0 = typw / max(1.0, abs(float(slope[0, 0])))
+        t0 = 1.0 / (eta0 * alpha)
+        return 1.0 / (alpha * (t0 + np.asarray(t, dtype=float) - 1.0))
+
+
+class InvScaling(Schedule):
+    """``learning_rate / t**power_t``.
+
+    Parameters
+    ----------
+    power_t : float, default=0.5
+        The decay exponent; 0.5 is the classic Robbins-Monro rate for SGD.
+    """
+
+    _parameter_constraints = {"power_t": [Interval(Real, 0, None, closed="left")]}
+
+    def __init__(self, power_t=0.5):
+        self.power_t = power_t
+
+    def rates(self, learning_rate, t, epoch, context):
+        return learning_rate / np.asarray(t, dtype=float) ** self.power_t
+
+
+class StepDecay(Schedule):
+    """Multiply the step size by ``gamma`` every ``step_size`` epochs.
+
+    Parameters
+    ----------
+    step_size : int, default=10
+    gamma : float, default=0.5
+    """
+
+    _parameter_constraints = {
+        "step_size": [Interval(Integral, 1, None, closed="left")],
+        "gamma": [Interval(Real, 0, 1, closed="right")],
+    }
+
+    def __init__(self, step_size=10, gamma=0.5):
+        self.step_size = step_size
+        self.gamma = gamma
+
+    def rates(self, learning_rate, t, epoch, context):
+        return learning_rate * self.gamma ** (np.floor(epoch) // self.step_size)
+
+
+class ExponentialDecay(Schedule):
+    """Multiply the step size by ``gamma`` every epoch.
+
+    Parameters
+    ----------
+    gamma : float, default=0.95
+    """
+
+    _parameter_constraints = {"gamma": [Interval(Real, 0, 1, closed="right")]}
+
+    def __init__(self, gamma=0.95):
+        self.gamma = gamma
+
+    def rates(self, learning_rate, t, epoch, context):
+        return learning_rate * self.gamma ** np.floor(epoch)
+
+
+class CosineAnnealing(Schedule):
+    """Cosine decay from ``learning_rate`` to ``min_learning_rate`` over ``t_max`` epochs.
+
+    ``lr = min + (lr0 - min) * (1 + cos(pi * e / t_max)) / 2`` at fractional
+    epoch ``e`` (Loshchilov & Hutter 2017, without restarts); after ``t_max``
+    epochs the step size stays at ``min_learning_rate``.
+
+    Parameters
+    ----------
+    t_max : int or None, default=None
+        Length of the decay in epochs; None means the estimator's ``max_iter``.
+    min_learning_rate : float, default=0.0
+    """
+
+    _parameter_constraints = {
+        "t_max": [Interval(Integral, 1, None, closed="left"), None],
+        "min_learning_rate": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, t_max=None, min_learning_rate=0.0):
+        self.t_max = t_max
+        self.min_learning_rate = min_learning_rate
+
+    def rates(self, learning_rate, t, epoch, context):
+        t_max = self.t_max if self.t_max is not None else context.max_iter
+        progress = np.minimum(np.asarray(epoch, dtype=float) / t_max, 1.0)
+        low = self.min_learning_rate
+        return low + (learning_rate - low) * 0.5 * (1.0 + np.cos(np.pi * progress))
+
+
+class ReduceOnPlateau(Constant):
+    """Constant step size, cut by ``factor`` when the monitored value stalls.
+
+    After ``patience`` epochs in which the monitored value (training loss, or
+    validation score with early stopping) does not improve by more than
+    ``threshold``, the step size is multiplied by ``factor``, never below
+    ``min_learning_rate``. While the step size can still be cut, a stall cuts
+    it instead of stopping training.
+
+    Parameters
+    ----------
+    factor : float, default=0.1
+    patience : int, default=10
+    threshold : float, default=1e-4
+    min_learning_rate : float, default=0.0
+    """
+
+    _parameter_constraints = {
+        "factor": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "threshold": [Interval(Real, 0, None, closed="left"), None],
+        "min_learning_rate": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, factor=0.1, patience=10, threshold=1e-4, min_learning_rate=0.0):
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.min_learning_rate = min_learning_rate
+
+
+class Adaptive(ReduceOnPlateau):
+    """scikit-learn's ``'adaptive'``: divide by 5 after ``n_iter_no_change`` stalled epochs.
+
+    The step size stays at ``learning_rate`` while the monitored value improves
+    by at least ``tol``; each time it has not for ``n_iter_no_change`` epochs,
+    the step size is multiplied by ``factor``. Training stops once a cut would
+    take it below 1e-6.
+
+    Parameters
+    ----------
+    factor : float, default=0.2
+    """
+
+    _parameter_constraints = {"factor": [Interval(Real, 0, 1, closed="neither")]}
+
+    def __init__(self, factor=0.2):
+        super().__init__(factor=factor, patience=None, threshold=None, min_learning_rate=1e-6)
+
+
+class Warmup(Schedule):
+    """Linear warm-up over ``warmup_steps`` optimizer steps, then ``schedule``.
+
+    The step size at step ``t`` is ``schedule(t) * min(1, t / warmup_steps)``.
+
+    Parameters
+    ----------
+    schedule : Schedule or str, default='constant'
+    warmup_steps : int, default=100
+    """
+
+    _parameter_constraints = {"warmup_steps": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, schedule="constant", warmup_steps=100):
+        self.schedule = schedule
+        self.warmup_steps = warmup_steps
+
+    def rates(self, learning_rate, t, epoch, context):
+        inner = resolve_schedule(self.schedule).rates(learning_rate, t, epoch, context)
+        return inner * np.minimum(1.0, np.asarray(t, dtype=float) / self.warmup_steps)
+
+
+SCHEDULES = {
+    "constant": Constant,
+    "optimal": Optimal,
+    "invscaling": InvScaling,
+    "adaptive": Adaptive,
+    "step": StepDecay,
+    "exponential": ExponentialDecay,
+    "cosine": CosineAnnealing,
+    "plateau": ReduceOnPlateau,
+}
+
+
+def resolve_schedule(schedule):
+    """A schedule object for a name or an object (returned as is)."""
+    if isinstance(schedule, str):
+        return SCHEDULES[schedule]()
+    return schedule
+
+
+def plateau_of(schedule):
+    """The plateau-reducing schedule inside ``schedule`` (through Warmup), or None."""
+    while isinstance(schedule, Warmup):
+        schedule = resolve_schedule(schedule.schedule)
+    return schedule if isinstance(schedule, ReduceOnPlateau) else None
