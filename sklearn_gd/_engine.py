@@ -160,13 +160,20 @@ class Trainer:
         ``lambda`` the largest eigenvalue of the full weighted Gram matrix. For
         a single sample this is exact (normalised LMS: one step never
         overshoots the sample's own minimiser); for the full batch it is the
-        classic ``1 / L`` step. The step actually taken is
-        ``min(lr_t, 1 / L_B)``. Returns None when no bound applies.
+        classic ``1 / L`` step. ``m_B`` is weighted as the gradient is.
+
+        Where ``1 / L_B`` is below the schedule's reference step (the larger of
+        ``learning_rate`` and its first step), the whole schedule is scaled by
+        their ratio, so a decaying schedule keeps decaying. Returns None when
+        no bound applies.
         """
         if self.optimizer.scale_free or not self.loss.curvature:
             return None
         sq = row_norms(X, squared=True) + float(self.fit_intercept)
-        return sq, _largest_eigenvalue(X, sw, self.fit_intercept), self.loss.curvature
+        first = self.schedule.rates(self.learning_rate, np.array([1]), np.zeros(1), self.context)
+        reference = max(self.learning_rate, float(first[0]))
+        lam = _largest_eigenvalue(X, sw, self.fit_intercept)
+        return sq, lam, self.loss.curvature, reference
 
     def run_epoch(self, state, X, Y, sw, rng):
         """One pass over ``(X, Y, sw)`` in batches, updating ``state`` in place.
@@ -221,9 +228,9 @@ class Trainer:
                         grad *= self.clip_norm / norm
                 lr = lrs[k]
                 if bound is not None:
-                    sq, lam, curvature = bound
+                    sq, lam, curvature, reference = bound
                     m = float(swb @ sq[rows]) / total
-                    lr = min(lr, 1.0 / (curvature * min(m, lam + m / len(swb))))
+                    lr *= min(1.0, 1.0 / (curvature * min(m, lam + m / len(swb)) * reference))
                 state.t += 1
                 opt.step(theta, grad, state.opt_state, lr, state.t)
                 if decay:

@@ -41,10 +41,11 @@ class Loss:
         raise NotImplementedError
 
     def baseline(self, y, sw):
-        """The best constant raw prediction per output (``fit`` starts from it).
+        """A constant raw prediction per output to start ``fit`` from.
 
-        The weighted mean suits the squared-type losses; losses without a
-        closed form override it or start from zero.
+        It is the best constant where one has a closed form (the weighted mean
+        for squared error, quantiles for the pinball losses, log-mean and
+        log-odds for the log links); robust losses start at the weighted median.
         """
         return np.average(y, axis=0, weights=sw)
 
@@ -53,6 +54,21 @@ class Loss:
 
 
 # --- regression -------------------------------------------------------------
+
+
+def _weighted_quantile(y, sw, q):
+    """Per-column weighted ``q``-quantile (lower) of ``y``."""
+    out = np.empty(y.shape[1])
+    for k in range(y.shape[1]):
+        order = np.argsort(y[:, k], kind="stable")
+        cum = np.cumsum(sw[order])
+        out[k] = y[order[np.searchsorted(cum, q * cum[-1])], k]
+    return out
+
+
+class _RobustLoss(Loss):
+    def baseline(self, y, sw):
+        return _weighted_quantile(y, sw, 0.5)
 
 
 class SquaredError(Loss):
@@ -67,7 +83,7 @@ class SquaredError(Loss):
         return raw - y
 
 
-class Huber(Loss):
+class Huber(_RobustLoss):
     """Huber: ``r**2 / 2`` for ``|r| <= epsilon``, else ``epsilon * (|r| - epsilon / 2)``."""
 
     curvature = 1.0
@@ -81,7 +97,7 @@ class Huber(Loss):
         return np.clip(raw - y, -self.epsilon, self.epsilon)
 
 
-class EpsilonInsensitive(Loss):
+class EpsilonInsensitive(_RobustLoss):
     """``max(0, |raw - y| - epsilon)``, the SVR loss."""
 
     def _pointwise(self, y, raw):
@@ -105,21 +121,8 @@ class SquaredEpsilonInsensitive(Loss):
         return 2.0 * np.sign(r) * np.maximum(np.abs(r) - self.epsilon, 0.0)
 
 
-def _weighted_quantile(y, sw, q):
-    """Per-column weighted ``q``-quantile (lower) of ``y``."""
-    out = np.empty(y.shape[1])
-    for k in range(y.shape[1]):
-        order = np.argsort(y[:, k], kind="stable")
-        cum = np.cumsum(sw[order])
-        out[k] = y[order[np.searchsorted(cum, q * cum[-1])], k]
-    return out
-
-
-class AbsoluteError(Loss):
+class AbsoluteError(_RobustLoss):
     """``|raw - y|``."""
-
-    def baseline(self, y, sw):
-        return _weighted_quantile(y, sw, 0.5)
 
     def _pointwise(self, y, raw):
         return np.abs(raw - y)
