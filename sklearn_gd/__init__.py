@@ -2,7 +2,8 @@
 
 from ._classifier import GDClassifier
 from ._engine import DivergenceError
+from ._minimize import minimize
 from ._regressor import GDRegressor
 
-__all__ = ["DivergenceError", "GDClassifier", "GDRegressor"]
+__all__ = ["DivergenceError", "GDClassifier", "GDRegressor", "minimize"]
 __version__ = "0.1.0"

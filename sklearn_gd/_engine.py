@@ -21,6 +21,8 @@ last column being the intercept.
 import numpy as np
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
+from .optimizers import clip_by_global_norm
+
 
 class DivergenceError(FloatingPointError, ValueError):
     """Training produced non-finite weights or loss."""
@@ -222,10 +224,7 @@ class Trainer:
                 if self.fit_intercept:
                     grad[:, -1] = d.sum(axis=0)
                 penalty.add_gradient(grad[:, :-1], coef)
-                if self.clip_norm is not None:
-                    norm = np.sqrt(np.vdot(grad, grad))
-                    if norm > self.clip_norm:
-                        grad *= self.clip_norm / norm
+                clip_by_global_norm(grad, self.clip_norm)
                 lr = lrs[k]
                 if bound is not None:
                     sq, lam, curvature, reference = bound

@@ -312,6 +312,14 @@ class AMSGrad(Adam):
         return lr / (np.sqrt(state[2] / (1.0 - self.beta2**t)) + self.eps)
 
 
+def clip_by_global_norm(grad, clip_norm):
+    """Rescale ``grad`` in place to an L2 norm of at most ``clip_norm`` (None: no-op)."""
+    if clip_norm is not None:
+        norm = np.sqrt(np.vdot(grad, grad))
+        if norm > clip_norm:
+            grad *= clip_norm / norm
+
+
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": Momentum,
