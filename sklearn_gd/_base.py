@@ -83,6 +83,7 @@ class BaseGD(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
+        "engine": [StrOptions({"auto", "numpy", "numba"})],
     }
 
     def __init__(
@@ -111,6 +112,7 @@ class BaseGD(BaseEstimator):
         random_state,
         verbose,
         epsilon,
+        engine,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -135,6 +137,7 @@ class BaseGD(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.epsilon = epsilon
+        self.engine = engine
 
     # --- hooks for the subclasses ----------------------------------------------
 
@@ -210,6 +213,7 @@ class BaseGD(BaseEstimator):
             shuffle=self.shuffle,
             clip_norm=self.clip_norm,
             average_start=average_start,
+            engine=self.engine,
         )
 
     def _initial_theta(self, n_features, Y, sw, loss, *, baseline):

@@ -172,6 +172,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         random_state=None,
         verbose=0,
         epsilon=0.1,
+        engine="auto",
         class_weight=None,
     ):
         super().__init__(
@@ -198,6 +199,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             random_state=random_state,
             verbose=verbose,
             epsilon=epsilon,
+            engine=engine,
         )
         self.class_weight = class_weight
 
@@ -225,13 +227,17 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"classes={classes!r} differs from the classes of the first call to "
                 f"partial_fit, {self.classes_!r}."
             )
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unseen):
+        index = np.searchsorted(self.classes_, y)
+        known = (index < len(self.classes_)) & (
+            self.classes_[np.minimum(index, len(self.classes_) - 1)] == y
+        )
+        if not known.all():
+            unseen = np.unique(np.asarray(y)[~known])
             raise ValueError(
                 f"y contains labels not in classes: {unseen.tolist()!r}; the "
                 f"known classes are {self.classes_.tolist()!r}."
             )
-        self._y_index = np.searchsorted(self.classes_, y)
+        self._y_index = index
         n_classes = len(self.classes_)
         if n_classes == 2:
             Y = np.where(self._y_index == 1, 1.0, -1.0)[:, None]

@@ -19,9 +19,14 @@ last column being the intercept.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
+from ._kernel import compiled_loop, numba_available
 from .optimizers import clip_by_global_norm
+
+# With engine='auto', epochs of at least this many steps run compiled.
+AUTO_COMPILE_STEPS = 2_000
 
 
 class DivergenceError(FloatingPointError, ValueError):
@@ -116,6 +121,8 @@ class Trainer:
     clip_norm : float or None
     average_start : int
         First step whose iterate enters the average; 0 for no averaging.
+    engine : {'auto', 'numpy', 'numba'}
+        Where the batch loop runs; see ``_compiled``.
     """
 
     def __init__(
@@ -131,6 +138,7 @@ class Trainer:
         shuffle,
         clip_norm,
         average_start,
+        engine="auto",
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -143,6 +151,7 @@ class Trainer:
         self.shuffle = shuffle
         self.clip_norm = clip_norm
         self.average_start = average_start
+        self.engine = engine
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -187,65 +196,111 @@ class Trainer:
         """
         n = X.shape[0]
         b = n if self.batch_size == "full" else min(self.batch_size, n)
-        order = rng.permutation(n) if self.shuffle else None
+        # One batch covers every row whatever the order: do not shuffle (or copy) X.
+        order = rng.permutation(n) if self.shuffle and b < n else None
         sw_ordered = sw if order is None else sw[order]
         starts = np.arange(0, n, b)
         batch_weight = np.add.reduceat(sw_ordered, starts)
         # A batch whose weights are all zero carries no gradient: skip it.
         starts = starts[batch_weight > 0]
-        n_batches = -(-n // b)
         steps = np.arange(1, len(starts) + 1)
-        positions = state.epoch + (starts // b) / n_batches
+        positions = state.epoch + (starts // b) / -(-n // b)
         lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
-        lrs = lrs * state.lr_scale
+        lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
         bound = self._step_bound(X, sw)
-        mean_weight = sw.sum() / n
-
-        theta, opt, penalty = state.theta, self.optimizer, self.penalty
-        coef = theta[:, :-1]
-        grad = np.zeros_like(theta)
-        decay = opt.decoupled_decay
-        loss_sum = 0.0
+        mean_weight = float(sw.sum()) / n
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for k, start in enumerate(starts):
-                if order is None:
-                    rows = slice(start, start + b)
-                else:
-                    rows = order[start : start + b]
-                Xb, Yb, swb = X[rows], Y[rows], sw[rows]
-                raw = safe_sparse_dot(Xb, coef.T, dense_output=True)
-                if self.fit_intercept:
-                    raw += theta[:, -1]
-                loss_sum += float(swb @ self.loss.value(Yb, raw))
-                total = len(swb) * mean_weight
-                d = self.loss.gradient(Yb, raw)
-                d *= (swb / total)[:, None]
-                grad[:, :-1] = safe_sparse_dot(d.T, Xb, dense_output=True)
-                if self.fit_intercept:
-                    grad[:, -1] = d.sum(axis=0)
-                penalty.add_gradient(grad[:, :-1], coef)
-                clip_by_global_norm(grad, self.clip_norm)
-                lr = lrs[k]
-                if bound is not None:
-                    sq, lam, curvature, reference = bound
-                    m = float(swb @ sq[rows]) / total
-                    lr *= min(1.0, 1.0 / (curvature * min(m, lam + m / len(swb)) * reference))
-                state.t += 1
-                opt.step(theta, grad, state.opt_state, lr, state.t)
-                if decay:
-                    coef *= 1.0 - lr * decay
-                if penalty.l1:
-                    D = opt.effective_step(state.opt_state, lr, state.t)
-                    penalty.prox(coef, D if np.isscalar(D) else D[:, :-1])
-                if self.average_start and state.t >= self.average_start:
-                    state.n_avg += 1
-                    state.avg += (theta - state.avg) / state.n_avg
+            if self._compiled(n, b):
+                loss_sum = self._compiled_loop(state, X, Y, sw, order, starts, b, lrs, bound,
+                                               mean_weight)  # fmt: skip
+            else:
+                loss_sum = self._numpy_loop(state, X, Y, sw, order, starts, b, lrs, bound,
+                                            mean_weight)  # fmt: skip
         state.epoch += 1
         mean_loss = loss_sum / sw.sum()
-        if not (np.isfinite(mean_loss) and np.isfinite(theta).all()):
+        if not (np.isfinite(mean_loss) and np.isfinite(state.theta).all()):
             raise DivergenceError(
                 f"Training diverged in epoch {state.epoch}: the loss or the weights "
                 "became non-finite. Use a smaller learning_rate, scale the features "
                 "(e.g. StandardScaler), or set clip_norm."
             )
         return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)
+
+    def _compiled(self, n_samples, batch_size):
+        """Whether this epoch runs in the compiled loop.
+
+        'auto' compiles only where it pays: numba must be installed and the
+        epoch must take many steps (each small step costs the interpreter far
+        more than the arithmetic), so small fits never wait for a compilation.
+        """
+        if self.engine == "numpy":
+            return False
+        if self.engine == "numba":
+            return True
+        return n_samples // batch_size >= AUTO_COMPILE_STEPS and numba_available()
+
+    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
+        theta, opt, penalty = state.theta, self.optimizer, self.penalty
+        coef = theta[:, :-1]
+        grad = np.zeros_like(theta)
+        step = np.empty_like(theta)
+        decay = opt.decoupled_decay
+        dense = not sparse.issparse(X)
+        loss_sum = 0.0
+        for k, start in enumerate(starts):
+            if order is None:
+                rows = slice(start, start + b)
+            else:
+                rows = order[start : start + b]
+            Xb, Yb, swb = X[rows], Y[rows], sw[rows]
+            raw = Xb @ coef.T
+            if self.fit_intercept:
+                raw += theta[:, -1]
+            loss_sum += float(swb @ self.loss.value(Yb, raw))
+            total = len(swb) * mean_weight
+            d = self.loss.gradient(Yb, raw)
+            d *= (swb / total)[:, None]
+            grad[:, :-1] = d.T @ Xb if dense else (Xb.T @ d).T
+            if self.fit_intercept:
+                grad[:, -1] = d.sum(axis=0)
+            penalty.add_gradient(grad[:, :-1], coef)
+            clip_by_global_norm(grad, self.clip_norm)
+            lr = lrs[k]
+            if bound is not None:
+                sq, lam, curvature, reference = bound
+                m = float(swb @ sq[rows]) / total
+                lr *= min(1.0, 1.0 / (curvature * min(m, lam + m / len(swb)) * reference))
+            state.t += 1
+            opt.step(theta, grad, state.opt_state, lr, state.t)
+            if decay:
+                coef *= 1.0 - lr * decay
+            if penalty.l1:
+                opt.effective_step(state.opt_state, lr, state.t, step)
+                penalty.prox(coef, step[:, :-1])
+            if self.average_start and state.t >= self.average_start:
+                state.n_avg += 1
+                state.avg += (theta - state.avg) / state.n_avg
+        return loss_sum
+
+    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
+        is_sparse = sparse.issparse(X)
+        loop = compiled_loop(
+            type(self.loss).value_function,
+            type(self.loss).gradient_function,
+            type(self.optimizer).rule,
+            type(self.optimizer).effective,
+            is_sparse,
+        )
+        data = (X.data, X.indices, X.indptr) if is_sparse else X
+        if order is None:
+            order = np.arange(X.shape[0])
+        sq, lam, curvature, reference = bound if bound is not None else (sw, 0.0, 0.0, 1.0)
+        avg = state.avg if state.avg is not None else state.theta
+        loss_sum, state.t, state.n_avg = loop(
+            data, X.shape[1], Y, sw, order, starts, b, state.theta, state.opt_state, lrs,
+            self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
+            float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
+            float(self.optimizer.decoupled_decay), sq, float(lam), float(curvature),
+            float(reference), mean_weight, avg, self.average_start, state.t, state.n_avg,
+        )  # fmt: skip
+        return loss_sum

@@ -169,6 +169,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         random_state=None,
         verbose=0,
         epsilon=0.1,
+        engine="auto",
         quantile=0.5,
     ):
         super().__init__(
@@ -195,6 +196,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             random_state=random_state,
             verbose=verbose,
             epsilon=epsilon,
+            engine=engine,
         )
         self.quantile = quantile
 

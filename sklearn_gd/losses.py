@@ -7,6 +7,11 @@ derivative with respect to ``raw``. A loss with an inverse link
 (``inverse_link``) turns raw predictions into the predicted mean or
 probabilities.
 
+Each loss's math is a pair of module-level functions ``value(y, raw, param)``
+and ``gradient(y, raw, param)`` written with NumPy operations that numba also
+compiles, so the optional compiled loop (``_kernel.py``) runs the very same
+code. ``param`` is the loss's one hyperparameter (``epsilon`` or ``quantile``).
+
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
 one-hot (multinomial). Definitions follow scikit-learn so that our objective
 ``sum(sw * loss) / sum(sw) + alpha * R(w)`` maps exactly onto its solvers:
@@ -14,46 +19,139 @@ half squared error, half Poisson deviance, pinball loss, squared hinge without
 a half.
 
 ``curvature`` is an upper bound on the second derivative of the loss in
-``raw`` (``None`` when unbounded or not smooth); the engine uses it to bound
-the step of optimizers that are not scale-free.
+``raw`` (None when unbounded or not smooth); the engine uses it to bound the
+step of optimizers that are not scale-free.
+
+To add a loss: its two functions, a class naming them, one registry line.
 """
 
 import numpy as np
-from scipy.special import expit, logsumexp, softmax, xlogy
+from scipy.special import expit, softmax
 
 
-class Loss:
-    """Base class: a loss on raw predictions."""
-
-    curvature = None
-    inverse_link = None
-
-    def __init__(self, epsilon=0.1, quantile=0.5):
-        self.epsilon = epsilon
-        self.quantile = quantile
-
-    def value(self, y, raw):
-        """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
-        return self._pointwise(y, raw).sum(axis=1)
-
-    def gradient(self, y, raw):
-        """Derivative of the per-sample loss with respect to ``raw``."""
-        raise NotImplementedError
-
-    def baseline(self, y, sw):
-        """A constant raw prediction per output to start ``fit`` from.
-
-        It is the best constant where one has a closed form (the weighted mean
-        for squared error, quantiles for the pinball losses, log-mean and
-        log-odds for the log links); robust losses start at the weighted median.
-        """
-        return np.average(y, axis=0, weights=sw)
-
-    def _pointwise(self, y, raw):
-        raise NotImplementedError
+def row_max(raw):
+    """Row-wise maximum as a column (the compiled loop has its own version)."""
+    return raw.max(axis=1, keepdims=True)
 
 
-# --- regression -------------------------------------------------------------
+# --- the math, as plain functions --------------------------------------------------
+
+
+def squared_error_value(y, raw, param):
+    return (0.5 * (raw - y) ** 2).sum(axis=1)
+
+
+def squared_error_gradient(y, raw, param):
+    return raw - y
+
+
+def huber_value(y, raw, eps):
+    r = np.abs(raw - y)
+    return np.where(r <= eps, 0.5 * r**2, eps * (r - 0.5 * eps)).sum(axis=1)
+
+
+def huber_gradient(y, raw, eps):
+    return np.clip(raw - y, -eps, eps)
+
+
+def epsilon_insensitive_value(y, raw, eps):
+    return np.maximum(np.abs(raw - y) - eps, 0.0).sum(axis=1)
+
+
+def epsilon_insensitive_gradient(y, raw, eps):
+    r = raw - y
+    return np.sign(r) * (np.abs(r) > eps)
+
+
+def squared_epsilon_insensitive_value(y, raw, eps):
+    return (np.maximum(np.abs(raw - y) - eps, 0.0) ** 2).sum(axis=1)
+
+
+def squared_epsilon_insensitive_gradient(y, raw, eps):
+    r = raw - y
+    return 2.0 * np.sign(r) * np.maximum(np.abs(r) - eps, 0.0)
+
+
+def absolute_error_value(y, raw, param):
+    return np.abs(raw - y).sum(axis=1)
+
+
+def absolute_error_gradient(y, raw, param):
+    return np.sign(raw - y)
+
+
+def quantile_value(y, raw, q):
+    r = y - raw
+    return np.where(r > 0, q * r, (q - 1.0) * r).sum(axis=1)
+
+
+def quantile_gradient(y, raw, q):
+    return np.where(y > raw, -q, 1.0 - q)
+
+
+def poisson_value(y, raw, param):
+    # y * log(y) - y makes it the half deviance (zero at a perfect fit).
+    return (np.exp(raw) - y * raw + y * np.log(y + (y == 0)) - y).sum(axis=1)
+
+
+def poisson_gradient(y, raw, param):
+    return np.exp(raw) - y
+
+
+def binary_log_value(y, raw, param):
+    return np.logaddexp(0.0, -y * raw).sum(axis=1)
+
+
+def binary_log_gradient(y, raw, param):
+    return -y / (1.0 + np.exp(y * raw))
+
+
+def multinomial_value(y, raw, param):
+    top = row_max(raw)
+    log_norm = np.log(np.exp(raw - top).sum(axis=1)) + top[:, 0]
+    return log_norm - (y * raw).sum(axis=1)
+
+
+def multinomial_gradient(y, raw, param):
+    e = np.exp(raw - row_max(raw))
+    return e / np.expand_dims(e.sum(axis=1), 1) - y
+
+
+def hinge_value(y, raw, param):
+    return np.maximum(1.0 - y * raw, 0.0).sum(axis=1)
+
+
+def hinge_gradient(y, raw, param):
+    return -y * (y * raw < 1.0)
+
+
+def perceptron_value(y, raw, param):
+    return np.maximum(-y * raw, 0.0).sum(axis=1)
+
+
+def perceptron_gradient(y, raw, param):
+    return -y * (y * raw <= 0.0)
+
+
+def squared_hinge_value(y, raw, param):
+    return (np.maximum(1.0 - y * raw, 0.0) ** 2).sum(axis=1)
+
+
+def squared_hinge_gradient(y, raw, param):
+    return -2.0 * y * np.maximum(1.0 - y * raw, 0.0)
+
+
+def modified_huber_value(y, raw, param):
+    z = y * raw
+    return np.where(z >= -1.0, np.maximum(1.0 - z, 0.0) ** 2, -4.0 * z).sum(axis=1)
+
+
+def modified_huber_gradient(y, raw, param):
+    z = y * raw
+    return np.where(z >= -1.0, -2.0 * y * np.maximum(1.0 - z, 0.0), -4.0 * y)
+
+
+# --- the classes ---------------------------------------------------------------------
 
 
 def _weighted_quantile(y, sw, q):
@@ -66,120 +164,128 @@ def _weighted_quantile(y, sw, q):
     return out
 
 
-class _RobustLoss(Loss):
+class Loss:
+    """A loss on raw predictions: its two functions, its parameter and its link.
+
+    Parameters
+    ----------
+    epsilon : float, default=0.1
+        Width of the Huber and epsilon-insensitive losses.
+    quantile : float, default=0.5
+        The pinball loss's quantile.
+    """
+
+    value_function = None
+    gradient_function = None
+    curvature = None
+    inverse_link = None
+
+    def __init__(self, epsilon=0.1, quantile=0.5):
+        self.epsilon = epsilon
+        self.quantile = quantile
+
+    @property
+    def param(self):
+        """The hyperparameter passed to the loss functions."""
+        return float(self.epsilon)
+
+    def value(self, y, raw):
+        """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
+        return type(self).value_function(y, raw, self.param)
+
+    def gradient(self, y, raw):
+        """Derivative of the per-sample loss with respect to ``raw``."""
+        return type(self).gradient_function(y, raw, self.param)
+
     def baseline(self, y, sw):
-        return _weighted_quantile(y, sw, 0.5)
+        """A constant raw prediction per output to start ``fit`` from.
+
+        It is the best constant where one has a closed form (the weighted mean
+        for squared error, quantiles for the pinball losses, log-mean and
+        log-odds for the log links); robust losses start at the weighted median.
+        """
+        return np.average(y, axis=0, weights=sw)
 
 
 class SquaredError(Loss):
     """Half squared error ``(raw - y)**2 / 2``."""
 
+    value_function = squared_error_value
+    gradient_function = squared_error_gradient
     curvature = 1.0
 
-    def _pointwise(self, y, raw):
-        return 0.5 * (raw - y) ** 2
 
-    def gradient(self, y, raw):
-        return raw - y
+class _RobustLoss(Loss):
+    def baseline(self, y, sw):
+        return _weighted_quantile(y, sw, 0.5)
 
 
 class Huber(_RobustLoss):
     """Huber: ``r**2 / 2`` for ``|r| <= epsilon``, else ``epsilon * (|r| - epsilon / 2)``."""
 
+    value_function = huber_value
+    gradient_function = huber_gradient
     curvature = 1.0
-
-    def _pointwise(self, y, raw):
-        r = np.abs(raw - y)
-        eps = self.epsilon
-        return np.where(r <= eps, 0.5 * r**2, eps * (r - 0.5 * eps))
-
-    def gradient(self, y, raw):
-        return np.clip(raw - y, -self.epsilon, self.epsilon)
 
 
 class EpsilonInsensitive(_RobustLoss):
     """``max(0, |raw - y| - epsilon)``, the SVR loss."""
 
-    def _pointwise(self, y, raw):
-        return np.maximum(np.abs(raw - y) - self.epsilon, 0.0)
-
-    def gradient(self, y, raw):
-        r = raw - y
-        return np.where(np.abs(r) > self.epsilon, np.sign(r), 0.0).astype(raw.dtype)
+    value_function = epsilon_insensitive_value
+    gradient_function = epsilon_insensitive_gradient
 
 
 class SquaredEpsilonInsensitive(Loss):
     """``max(0, |raw - y| - epsilon)**2``."""
 
+    value_function = squared_epsilon_insensitive_value
+    gradient_function = squared_epsilon_insensitive_gradient
     curvature = 2.0
-
-    def _pointwise(self, y, raw):
-        return np.maximum(np.abs(raw - y) - self.epsilon, 0.0) ** 2
-
-    def gradient(self, y, raw):
-        r = raw - y
-        return 2.0 * np.sign(r) * np.maximum(np.abs(r) - self.epsilon, 0.0)
 
 
 class AbsoluteError(_RobustLoss):
     """``|raw - y|``."""
 
-    def _pointwise(self, y, raw):
-        return np.abs(raw - y)
-
-    def gradient(self, y, raw):
-        return np.sign(raw - y)
+    value_function = absolute_error_value
+    gradient_function = absolute_error_gradient
 
 
 class Quantile(Loss):
     """Pinball loss: ``q * (y - raw)`` if ``y > raw``, else ``(1 - q) * (raw - y)``."""
 
+    value_function = quantile_value
+    gradient_function = quantile_gradient
+
+    @property
+    def param(self):
+        return float(self.quantile)
+
     def baseline(self, y, sw):
         return _weighted_quantile(y, sw, self.quantile)
-
-    def _pointwise(self, y, raw):
-        q = self.quantile
-        r = y - raw
-        return np.where(r > 0, q * r, (q - 1) * r)
-
-    def gradient(self, y, raw):
-        q = self.quantile
-        return np.where(y > raw, -q, 1.0 - q).astype(raw.dtype)
 
 
 class Poisson(Loss):
     """Half Poisson deviance with log link: ``exp(raw) - y*raw + y*log(y) - y``."""
 
+    value_function = poisson_value
+    gradient_function = poisson_gradient
     inverse_link = staticmethod(np.exp)
 
     def baseline(self, y, sw):
         mean = np.average(y, axis=0, weights=sw)
         return np.log(np.maximum(mean, np.finfo(float).tiny))
 
-    def _pointwise(self, y, raw):
-        return np.exp(raw) - y * raw + xlogy(y, y) - y
-
-    def gradient(self, y, raw):
-        return np.exp(raw) - y
-
-
-# --- classification -----------------------------------------------------------
-
 
 class BinaryLogLoss(Loss):
     """``log(1 + exp(-y * raw))`` with ``y`` in ``{-1, +1}``; sigmoid link."""
 
+    value_function = binary_log_value
+    gradient_function = binary_log_gradient
     curvature = 0.25
 
     def baseline(self, y, sw):
         p = np.clip(np.average(y > 0, axis=0, weights=sw), 1e-12, 1 - 1e-12)
         return np.log(p / (1.0 - p))
-
-    def _pointwise(self, y, raw):
-        return np.logaddexp(0.0, -y * raw)
-
-    def gradient(self, y, raw):
-        return -y * expit(-y * raw)
 
     @staticmethod
     def inverse_link(raw):
@@ -193,17 +299,13 @@ class MultinomialLogLoss(Loss):
     The Hessian ``diag(p) - p p^T`` has spectral norm at most 1/2.
     """
 
+    value_function = multinomial_value
+    gradient_function = multinomial_gradient
     curvature = 0.5
 
     def baseline(self, y, sw):
         log_prior = np.log(np.clip(np.average(y, axis=0, weights=sw), 1e-12, None))
         return log_prior - log_prior.mean()
-
-    def value(self, y, raw):
-        return logsumexp(raw, axis=1) - (y * raw).sum(axis=1)
-
-    def gradient(self, y, raw):
-        return softmax(raw, axis=1) - y
 
     @staticmethod
     def inverse_link(raw):
@@ -220,47 +322,31 @@ class _MarginLoss(Loss):
 class Hinge(_MarginLoss):
     """``max(0, 1 - y * raw)``."""
 
-    def _pointwise(self, y, raw):
-        return np.maximum(1.0 - y * raw, 0.0)
-
-    def gradient(self, y, raw):
-        return np.where(y * raw < 1.0, -y, 0.0)
+    value_function = hinge_value
+    gradient_function = hinge_gradient
 
 
 class Perceptron(_MarginLoss):
     """``max(0, -y * raw)``."""
 
-    def _pointwise(self, y, raw):
-        return np.maximum(-y * raw, 0.0)
-
-    def gradient(self, y, raw):
-        return np.where(y * raw <= 0.0, -y, 0.0)
+    value_function = perceptron_value
+    gradient_function = perceptron_gradient
 
 
 class SquaredHinge(_MarginLoss):
     """``max(0, 1 - y * raw)**2``."""
 
+    value_function = squared_hinge_value
+    gradient_function = squared_hinge_gradient
     curvature = 2.0
-
-    def _pointwise(self, y, raw):
-        return np.maximum(1.0 - y * raw, 0.0) ** 2
-
-    def gradient(self, y, raw):
-        return -2.0 * y * np.maximum(1.0 - y * raw, 0.0)
 
 
 class ModifiedHuber(_MarginLoss):
     """Squared hinge for ``y*raw >= -1``, linear ``-4*y*raw`` below (smoothed hinge)."""
 
+    value_function = modified_huber_value
+    gradient_function = modified_huber_gradient
     curvature = 2.0
-
-    def _pointwise(self, y, raw):
-        z = y * raw
-        return np.where(z >= -1.0, np.maximum(1.0 - z, 0.0) ** 2, -4.0 * z)
-
-    def gradient(self, y, raw):
-        z = y * raw
-        return np.where(z >= -1.0, -2.0 * y * np.maximum(1.0 - z, 0.0), -4.0 * y)
 
     @staticmethod
     def inverse_link(raw):

@@ -8,9 +8,14 @@ it: ``init`` returns a tuple of arrays (the slots), and ``step`` updates
 1-based step count ``t``. An optimizer object passed to an estimator is never
 modified by training.
 
-To add an optimizer: write its step as a module-level function of arrays and
-floats, a class that names its ``slots`` and calls it, and one line in
-``OPTIMIZERS``.
+The math of each rule is a pair of module-level functions with one signature,
+``rule(theta, grad, slots, lr, t, hyper)`` and
+``effective(slots, lr, t, hyper, out)``, where ``hyper`` is the tuple of the
+hyperparameters in ``hyper_names`` order. NumPy runs them as they are; the
+optional compiled loop (``_kernel.py``) compiles the same functions.
+
+To add an optimizer: its two functions, a class naming its ``slots``,
+``hyper_names`` and functions, and one line in ``OPTIMIZERS``.
 """
 
 from numbers import Real
@@ -38,8 +43,16 @@ class Optimizer(BaseEstimator):
     """
 
     slots = ()
+    hyper_names = ()
     scale_free = False
+    rule = None
+    effective = None
     _parameter_constraints = {}
+
+    @property
+    def hyper(self):
+        """The hyperparameters as the tuple of floats the rule functions take."""
+        return tuple(float(getattr(self, name)) for name in self.hyper_names)
 
     def init(self, theta):
         """Fresh state: one zero array per slot, shaped like ``theta``."""
@@ -47,15 +60,17 @@ class Optimizer(BaseEstimator):
 
     def step(self, theta, grad, state, lr, t):
         """Update ``theta`` and ``state`` in place."""
-        raise NotImplementedError
+        self.rule(theta, grad, state, lr, t, self.hyper)
 
-    def effective_step(self, state, lr, t):
-        """Per-coordinate step ``D`` with ``update = D * grad`` at a fixed point.
+    def effective_step(self, state, lr, t, out):
+        """Write into ``out`` the per-coordinate step ``D`` with ``update = D * grad``
+        at a fixed point, and return it.
 
         The L1 proximal step thresholds by ``l1 * D``, which keeps the fixed
         point at the exact L1-penalised optimum.
         """
-        return lr
+        self.effective(state, lr, t, self.hyper, out)
+        return out
 
     @property
     def decoupled_decay(self):
@@ -66,36 +81,56 @@ class Optimizer(BaseEstimator):
 # --- the rules, as plain functions ------------------------------------------------
 
 
-def sgd_step(theta, grad, lr):
+def sgd_rule(theta, grad, slots, lr, t, hyper):
     """``theta -= lr * g``."""
     theta -= lr * grad
 
 
-def momentum_step(theta, grad, velocity, lr, momentum):
+def sgd_effective(slots, lr, t, hyper, out):
+    out[...] = lr
+
+
+def momentum_rule(theta, grad, slots, lr, t, hyper):
     """Heavy ball (Polyak 1964): ``v = mu * v + g; theta -= lr * v``."""
-    velocity *= momentum
+    velocity = slots[0]
+    velocity *= hyper[0]
     velocity += grad
     theta -= lr * velocity
 
 
-def nesterov_step(theta, grad, velocity, lr, momentum):
+def nesterov_rule(theta, grad, slots, lr, t, hyper):
     """Nesterov momentum (Sutskever et al. 2013): ``v = mu*v + g; theta -= lr*(g + mu*v)``."""
-    velocity *= momentum
+    velocity = slots[0]
+    velocity *= hyper[0]
     velocity += grad
-    theta -= lr * (grad + momentum * velocity)
+    theta -= lr * (grad + hyper[0] * velocity)
 
 
-def adagrad_step(theta, grad, accumulator, lr, eps):
+def momentum_effective(slots, lr, t, hyper, out):
+    out[...] = lr / (1.0 - hyper[0])
+
+
+def adagrad_rule(theta, grad, slots, lr, t, hyper):
     """AdaGrad (Duchi et al. 2011): ``G += g**2; theta -= lr * g / (sqrt(G) + eps)``."""
+    accumulator = slots[0]
     accumulator += grad * grad
-    theta -= lr * grad / (np.sqrt(accumulator) + eps)
+    theta -= lr * grad / (np.sqrt(accumulator) + hyper[0])
 
 
-def rmsprop_step(theta, grad, sq_avg, lr, rho, eps):
+def adagrad_effective(slots, lr, t, hyper, out):
+    out[...] = lr / (np.sqrt(slots[0]) + hyper[0])
+
+
+def rmsprop_rule(theta, grad, slots, lr, t, hyper):
     """RMSProp (Hinton 2012): ``v = rho*v + (1-rho)*g**2; theta -= lr * g / (sqrt(v) + eps)``."""
-    sq_avg *= rho
-    sq_avg += (1.0 - rho) * grad * grad
-    theta -= lr * grad / (np.sqrt(sq_avg) + eps)
+    sq_avg = slots[0]
+    sq_avg *= hyper[0]
+    sq_avg += (1.0 - hyper[0]) * grad * grad
+    theta -= lr * grad / (np.sqrt(sq_avg) + hyper[1])
+
+
+def rmsprop_effective(slots, lr, t, hyper, out):
+    out[...] = lr / (np.sqrt(slots[0]) + hyper[1])
 
 
 def _moments(grad, m, v, beta1, beta2):
@@ -105,28 +140,38 @@ def _moments(grad, m, v, beta1, beta2):
     v += (1.0 - beta2) * grad * grad
 
 
-def adam_step(theta, grad, m, v, lr, t, beta1, beta2, eps):
+def adam_rule(theta, grad, slots, lr, t, hyper):
     """Adam (Kingma & Ba 2015) with bias-corrected moments."""
+    m, v = slots[0], slots[1]
+    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
     _moments(grad, m, v, beta1, beta2)
-    m_hat = m / (1.0 - beta1**t)
-    v_hat = v / (1.0 - beta2**t)
-    theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    theta -= lr * (m / (1.0 - beta1**t)) / (np.sqrt(v / (1.0 - beta2**t)) + eps)
 
 
-def nadam_step(theta, grad, m, v, lr, t, beta1, beta2, eps):
+def adam_effective(slots, lr, t, hyper, out):
+    out[...] = lr / (np.sqrt(slots[1] / (1.0 - hyper[1] ** t)) + hyper[2])
+
+
+def nadam_rule(theta, grad, slots, lr, t, hyper):
     """NAdam (Dozat 2016): Adam with a Nesterov look-ahead on the first moment."""
+    m, v = slots[0], slots[1]
+    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
     _moments(grad, m, v, beta1, beta2)
     m_hat = beta1 * m / (1.0 - beta1 ** (t + 1)) + (1.0 - beta1) * grad / (1.0 - beta1**t)
-    v_hat = v / (1.0 - beta2**t)
-    theta -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    theta -= lr * m_hat / (np.sqrt(v / (1.0 - beta2**t)) + eps)
 
 
-def amsgrad_step(theta, grad, m, v, v_max, lr, t, beta1, beta2, eps):
+def amsgrad_rule(theta, grad, slots, lr, t, hyper):
     """AMSGrad (Reddi et al. 2018): Adam with a running maximum of ``v``."""
+    m, v, v_max = slots[0], slots[1], slots[2]
+    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
     _moments(grad, m, v, beta1, beta2)
-    np.maximum(v_max, v, out=v_max)
-    m_hat = m / (1.0 - beta1**t)
-    theta -= lr * m_hat / (np.sqrt(v_max / (1.0 - beta2**t)) + eps)
+    v_max[:] = np.maximum(v_max, v)
+    theta -= lr * (m / (1.0 - beta1**t)) / (np.sqrt(v_max / (1.0 - beta2**t)) + eps)
+
+
+def amsgrad_effective(slots, lr, t, hyper, out):
+    out[...] = lr / (np.sqrt(slots[2] / (1.0 - hyper[1] ** t)) + hyper[2])
 
 
 # --- the classes --------------------------------------------------------------------
@@ -135,8 +180,8 @@ def amsgrad_step(theta, grad, m, v, v_max, lr, t, beta1, beta2, eps):
 class SGD(Optimizer):
     """Plain gradient descent: ``theta -= lr * grad``."""
 
-    def step(self, theta, grad, state, lr, t):
-        sgd_step(theta, grad, lr)
+    rule = staticmethod(sgd_rule)
+    effective = staticmethod(sgd_effective)
 
 
 class Momentum(Optimizer):
@@ -149,16 +194,13 @@ class Momentum(Optimizer):
     """
 
     slots = ("velocity",)
+    hyper_names = ("momentum",)
+    rule = staticmethod(momentum_rule)
+    effective = staticmethod(momentum_effective)
     _parameter_constraints = {"momentum": _UNIT}
 
     def __init__(self, momentum=0.9):
         self.momentum = momentum
-
-    def step(self, theta, grad, state, lr, t):
-        momentum_step(theta, grad, state[0], lr, self.momentum)
-
-    def effective_step(self, state, lr, t):
-        return lr / (1.0 - self.momentum)
 
 
 class Nesterov(Momentum):
@@ -170,8 +212,7 @@ class Nesterov(Momentum):
         Decay of the velocity, in [0, 1).
     """
 
-    def step(self, theta, grad, state, lr, t):
-        nesterov_step(theta, grad, state[0], lr, self.momentum)
+    rule = staticmethod(nesterov_rule)
 
 
 class AdaGrad(Optimizer):
@@ -184,17 +225,14 @@ class AdaGrad(Optimizer):
     """
 
     slots = ("accumulator",)
+    hyper_names = ("eps",)
     scale_free = True
+    rule = staticmethod(adagrad_rule)
+    effective = staticmethod(adagrad_effective)
     _parameter_constraints = {"eps": _EPS}
 
     def __init__(self, eps=1e-8):
         self.eps = eps
-
-    def step(self, theta, grad, state, lr, t):
-        adagrad_step(theta, grad, state[0], lr, self.eps)
-
-    def effective_step(self, state, lr, t):
-        return lr / (np.sqrt(state[0]) + self.eps)
 
 
 class RMSProp(Optimizer):
@@ -208,18 +246,15 @@ class RMSProp(Optimizer):
     """
 
     slots = ("sq_avg",)
+    hyper_names = ("rho", "eps")
     scale_free = True
+    rule = staticmethod(rmsprop_rule)
+    effective = staticmethod(rmsprop_effective)
     _parameter_constraints = {"rho": _UNIT, "eps": _EPS}
 
     def __init__(self, rho=0.9, eps=1e-8):
         self.rho = rho
         self.eps = eps
-
-    def step(self, theta, grad, state, lr, t):
-        rmsprop_step(theta, grad, state[0], lr, self.rho, self.eps)
-
-    def effective_step(self, state, lr, t):
-        return lr / (np.sqrt(state[0]) + self.eps)
 
 
 class Adam(Optimizer):
@@ -235,19 +270,16 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
+    hyper_names = ("beta1", "beta2", "eps")
     scale_free = True
+    rule = staticmethod(adam_rule)
+    effective = staticmethod(adam_effective)
     _parameter_constraints = {"beta1": _UNIT, "beta2": _UNIT, "eps": _EPS}
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
-
-    def step(self, theta, grad, state, lr, t):
-        adam_step(theta, grad, *state, lr, t, self.beta1, self.beta2, self.eps)
-
-    def effective_step(self, state, lr, t):
-        return lr / (np.sqrt(state[1] / (1.0 - self.beta2**t)) + self.eps)
 
 
 class AdamW(Adam):
@@ -289,8 +321,7 @@ class NAdam(Adam):
     eps : float, default=1e-8
     """
 
-    def step(self, theta, grad, state, lr, t):
-        nadam_step(theta, grad, *state, lr, t, self.beta1, self.beta2, self.eps)
+    rule = staticmethod(nadam_rule)
 
 
 class AMSGrad(Adam):
@@ -304,12 +335,8 @@ class AMSGrad(Adam):
     """
 
     slots = ("m", "v", "v_max")
-
-    def step(self, theta, grad, state, lr, t):
-        amsgrad_step(theta, grad, *state, lr, t, self.beta1, self.beta2, self.eps)
-
-    def effective_step(self, state, lr, t):
-        return lr / (np.sqrt(state[2] / (1.0 - self.beta2**t)) + self.eps)
+    rule = staticmethod(amsgrad_rule)
+    effective = staticmethod(amsgrad_effective)
 
 
 def clip_by_global_norm(grad, clip_norm):

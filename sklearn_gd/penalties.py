@@ -8,6 +8,12 @@ step, so coefficients reach exact zeros.
 
 import numpy as np
 
+
+def soft_threshold(coef, threshold):
+    """``coef <- sign(coef) * max(|coef| - threshold, 0)`` in place (the L1 prox)."""
+    coef[:] = np.sign(coef) * np.maximum(np.abs(coef) - threshold, 0.0)
+
+
 PENALTIES = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": None}
 
 
@@ -51,6 +57,4 @@ class Penalty:
         fixed point is the true L1-penalised optimum for every optimizer.
         """
         if self.l1:
-            shrunk = np.abs(coef) - self.l1 * step
-            np.maximum(shrunk, 0.0, out=shrunk)
-            coef[...] = np.sign(coef) * shrunk
+            soft_threshold(coef, self.l1 * step)

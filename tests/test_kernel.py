@@ -1,0 +1,105 @@
+"""The compiled loop (numba extra) equals the NumPy loop for every registry entry."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification, make_regression
+
+from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+from sklearn_gd.optimizers import OPTIMIZERS
+
+pytest.importorskip("numba")
+
+
+def _both(Estimator, X, y, **params):
+    params = dict(max_iter=3, tol=None, random_state=0, **params)
+    compiled = Estimator(engine="numba", **params).fit(X, y)
+    reference = Estimator(engine="numpy", **params).fit(X, y)
+    return compiled, reference
+
+
+def _assert_same(compiled, reference):
+    scale = np.abs(reference.coef_).max()
+    np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(compiled.intercept_, reference.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=1e-12)
+    assert compiled.t_ == reference.t_
+
+
+@pytest.mark.parametrize("loss", sorted(REGRESSION_LOSSES))
+def test_every_regression_loss(loss):
+    X, y = make_regression(300, 6, noise=1.0, random_state=0)
+    X /= X.std(0)
+    if loss == "poisson":
+        y = np.random.RandomState(0).poisson(np.exp(X[:, 0] / 3))
+    _assert_same(
+        *_both(
+            GDRegressor,
+            X,
+            y,
+            loss=loss,
+            optimizer="sgd",
+            batch_size=1,
+            learning_rate=0.001,
+            penalty="elasticnet",
+            alpha=1e-3,
+        )
+    )
+
+
+@pytest.mark.parametrize("loss", sorted(CLASSIFICATION_LOSSES))
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_every_classification_loss(loss, n_classes):
+    X, y = make_classification(300, 6, n_informative=4, n_classes=n_classes, random_state=0)
+    _assert_same(
+        *_both(GDClassifier, X, y, loss=loss, optimizer="sgd", batch_size=1, learning_rate=0.01)
+    )
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer(optimizer):
+    X, y = make_regression(300, 6, noise=1.0, random_state=1)
+    _assert_same(
+        *_both(
+            GDRegressor,
+            X,
+            y,
+            optimizer=optimizer,
+            batch_size=16,
+            learning_rate=0.01,
+            penalty="l1",
+            alpha=1e-2,
+            average=20,
+            clip_norm=50.0,
+        )
+    )
+
+
+def test_sparse_and_float32_and_weights():
+    X, y = make_classification(300, 20, n_informative=5, random_state=2)
+    X[np.abs(X) < 1.0] = 0.0
+    sw = np.random.RandomState(0).uniform(0.1, 3.0, size=300)
+    params = dict(max_iter=3, tol=None, random_state=0, batch_size=8)
+    a = GDClassifier(engine="numba", **params).fit(sp.csr_matrix(X), y, sample_weight=sw)
+    b = GDClassifier(engine="numpy", **params).fit(sp.csr_matrix(X), y, sample_weight=sw)
+    _assert_same(a, b)
+    c = GDClassifier(engine="numba", **params).fit(X.astype(np.float32), y)
+    d = GDClassifier(engine="numpy", **params).fit(X.astype(np.float32), y)
+    assert c.coef_.dtype == np.float32
+    np.testing.assert_allclose(c.coef_, d.coef_, rtol=1e-4, atol=1e-5)
+
+
+def test_auto_engine_compiles_only_long_epochs(monkeypatch):
+    from sklearn_gd import _engine
+
+    calls = []
+    real = _engine.Trainer._compiled_loop
+    monkeypatch.setattr(
+        _engine.Trainer, "_compiled_loop", lambda self, *a: calls.append(1) or real(self, *a)
+    )
+    X, y = make_regression(3000, 4, random_state=0)
+    GDRegressor(batch_size=32, max_iter=1).fit(X, y)
+    assert not calls  # 94 steps: NumPy, no compilation
+    GDRegressor(batch_size=1, max_iter=1, optimizer="sgd", learning_rate=1e-3).fit(X, y)
+    assert calls  # 3000 steps: compiled
