@@ -1,0 +1,324 @@
+"""Speed of sklearn-gd against scikit-learn, measured side by side in one run.
+
+    python benchmarks/bench.py            # the full suite (n up to 10^6; tens of minutes)
+    python benchmarks/bench.py --quick    # small sizes, under 2 minutes
+
+Every time is a median of several runs, and every figure that matters is a
+ratio against a baseline timed in the same run on the same data, so that a
+shared or noisy machine moves both sides together. The epoch section runs with
+BLAS pinned to one thread (threadpoolctl) and with the default thread count;
+the others pin one thread. Sections:
+
+1. epoch: one epoch (``fit`` with ``max_iter=1``, validation included, as for
+   scikit-learn) at batch sizes 1, 32, 256 and 'full', for 'sgd' and 'adam',
+   against ``SGDClassifier`` and against the floor of one full-batch gradient,
+   the two BLAS products ``X @ w`` and ``X.T @ r``.
+2. target: wall time to reach a training objective within 1% and 0.1% of the
+   exact optimum (``LogisticRegression`` with the matching alpha), against
+   ``SGDClassifier``'s default fit, ``MLPClassifier(hidden_layer_sizes=())``
+   and ``LogisticRegression(lbfgs)``.
+3. sparse: a CSR matrix of density 1e-3, per-sample and batch-256 epochs.
+4. stream: the cost of one ``partial_fit`` call on 100-row chunks.
+5. memory: peak memory that ``fit`` allocates beyond the input ``X``
+   (tracemalloc), as a fraction of ``X.nbytes``.
+
+Results and the machine they came from go to ``benchmarks/results/*.json``;
+the tables of the latest run to ``benchmarks/RESULTS.md``.
+"""
+
+import argparse
+import datetime
+import json
+import platform
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+import sklearn
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sklearn_gd
+from sklearn_gd import GDClassifier
+from sklearn_gd._kernel import numba_available
+
+warnings.simplefilter("ignore", ConvergenceWarning)
+HERE = Path(__file__).parent
+
+
+def median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        tic = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tic)
+    return float(np.median(times))
+
+
+def data(n, d, dtype=np.float64, seed=0):
+    X, y = make_classification(n, d, n_informative=min(d, 10), random_state=seed)
+    return np.ascontiguousarray(X, dtype=dtype), y
+
+
+def epoch_section(sizes, dims, dtypes, repeat):
+    rows = []
+    for n in sizes:
+        for d in dims:
+            for dtype in dtypes:
+                X, y = data(n, d, dtype)
+                w = np.zeros(d, dtype=dtype)
+                floor = median_time(lambda X=X, w=w: X.T @ (X @ w), repeat * 2)
+                sk = median_time(
+                    lambda X=X, y=y: SGDClassifier(max_iter=1, tol=None).fit(X, y), repeat
+                )
+                for optimizer in ("sgd", "adam"):
+                    for batch in (1, 32, 256, "full"):
+                        if batch == 1 and n > 20_000 and not numba_available():
+                            continue  # the NumPy per-sample loop would take minutes
+                        model = GDClassifier(
+                            max_iter=1, tol=None, batch_size=batch, optimizer=optimizer,
+                            learning_rate=0.01, random_state=0,
+                        )  # fmt: skip
+                        model.fit(X, y)  # warm-up (and compilation, if any)
+                        seconds = median_time(lambda m=model, X=X, y=y: m.fit(X, y), repeat)
+                        rows.append(
+                            dict(n=n, d=d, dtype=np.dtype(dtype).name, optimizer=optimizer,
+                                 batch=str(batch), seconds=seconds, sklearn_sgd=sk,
+                                 floor=floor, vs_sklearn=seconds / sk, vs_floor=seconds / floor)
+                        )  # fmt: skip
+    return rows
+
+
+def logistic_objective(X, y, coef, intercept, alpha):
+    z = X @ np.ravel(coef) + np.ravel(intercept)[0]
+    s = np.where(y == 1, 1.0, -1.0)
+    return float(np.mean(np.logaddexp(0.0, -s * z)) + alpha / 2 * np.sum(np.square(coef)))
+
+
+def first_time_to(make, X, y, alpha, targets, optimum, max_epochs=512, repeat=3):
+    """Smallest ``max_iter`` (doubling) whose fit reaches each target, and its time."""
+    found = {}
+    m = 1
+    while m <= max_epochs and len(found) < len(targets):
+        model = make(m).fit(X, y)
+        coef, intercept = extract(model)
+        gap = logistic_objective(X, y, coef, intercept, alpha) / optimum - 1
+        for target in targets:
+            if target not in found and gap <= target:
+                found[target] = median_time(lambda m=m: make(m).fit(X, y), repeat)
+        m *= 2
+    return found
+
+
+def extract(model):
+    if isinstance(model, MLPClassifier):
+        return model.coefs_[0][:, 0], model.intercepts_[0]
+    return model.coef_, model.intercept_
+
+
+def target_section(n, d, repeat):
+    X, y = data(n, d)
+    X = (X - X.mean(0)) / X.std(0)
+    targets = (1e-2, 1e-3)
+    rows = []
+
+    def optimum(alpha):
+        ref = LogisticRegression(C=1 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
+        return logistic_objective(X, y, ref.coef_, ref.intercept_, alpha)
+
+    lbfgs_alpha = GDClassifier().alpha
+    f_star = optimum(lbfgs_alpha)
+    lbfgs = median_time(lambda: LogisticRegression(C=1 / (lbfgs_alpha * n)).fit(X, y), repeat)
+    sgd_alpha = SGDClassifier().alpha
+    sgd_default = median_time(lambda: SGDClassifier(loss="log_loss").fit(X, y), repeat)
+    sgd_model = SGDClassifier(loss="log_loss").fit(X, y)
+    sgd_gap = logistic_objective(X, y, *extract(sgd_model), sgd_alpha) / optimum(sgd_alpha) - 1
+    rows.append(dict(method="LogisticRegression(lbfgs) default", seconds=lbfgs, gap=None))
+    rows.append(dict(method="SGDClassifier(log_loss) default fit", seconds=sgd_default,
+                     gap=sgd_gap))  # fmt: skip
+    candidates = {
+        "GDClassifier() defaults": lambda m: GDClassifier(max_iter=m, random_state=0),
+        "GDClassifier(sgd, full batch, lr=100 -> 1/L)": lambda m: GDClassifier(
+            optimizer="sgd", batch_size="full", learning_rate=100.0, max_iter=m, tol=None
+        ),
+        "GDClassifier(nesterov, full batch, lr=100 -> 1/L)": lambda m: GDClassifier(
+            optimizer="nesterov", batch_size="full", learning_rate=100.0, max_iter=m, tol=None
+        ),
+        "MLPClassifier((), adam)": lambda m: MLPClassifier(
+            # MLP divides its penalty by the batch size (200), not by n.
+            hidden_layer_sizes=(),
+            alpha=lbfgs_alpha * min(200, n),
+            max_iter=m,
+            random_state=0,
+            tol=0.0,
+        ),
+    }
+    for name, make in candidates.items():
+        found = first_time_to(make, X, y, lbfgs_alpha, targets, f_star, repeat=repeat)
+        for target in targets:
+            rows.append(dict(method=name, target=target, seconds=found.get(target),
+                             vs_lbfgs=found[target] / lbfgs if target in found else None,
+                             vs_sgd_default=found[target] / sgd_default
+                             if target in found else None))  # fmt: skip
+    return rows
+
+
+def sparse_section(n, d, repeat):
+    rng = np.random.RandomState(0)
+    X = sp.random(n, d, density=1e-3, format="csr", random_state=rng)
+    row_sum = np.asarray(X.sum(axis=1)).ravel()
+    y = (row_sum > np.median(row_sum)).astype(int)
+    sk = median_time(lambda: SGDClassifier(max_iter=1, tol=None).fit(X, y), repeat)
+    rows = []
+    for batch in (1, 256):
+        model = GDClassifier(max_iter=1, tol=None, batch_size=batch, optimizer="sgd",
+                             learning_rate=0.01)  # fmt: skip
+        model.fit(X, y)
+        seconds = median_time(lambda m=model: m.fit(X, y), repeat)
+        rows.append(dict(n=n, d=d, batch=batch, seconds=seconds, sklearn_sgd=sk,
+                         vs_sklearn=seconds / sk))  # fmt: skip
+    return rows
+
+
+def stream_section(calls):
+    X, y = data(100 * calls, 20)
+    chunks = [(X[i : i + 100], y[i : i + 100]) for i in range(0, len(y), 100)]
+
+    def per_call(model):
+        model.partial_fit(*chunks[0], classes=[0, 1])
+        tic = time.perf_counter()
+        for Xc, yc in chunks[1:]:
+            model.partial_fit(Xc, yc)
+        return (time.perf_counter() - tic) / (len(chunks) - 1)
+
+    ours = np.median([per_call(GDClassifier(batch_size=32)) for _ in range(3)])
+    theirs = np.median([per_call(SGDClassifier()) for _ in range(3)])
+    return [dict(chunk=100, seconds_per_call=ours, sklearn_seconds_per_call=theirs,
+                 vs_sklearn=ours / theirs)]  # fmt: skip
+
+
+def memory_section(n, d):
+    X, y = data(n, d)
+    tracemalloc.start()
+    GDClassifier(max_iter=2, tol=None).fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return [dict(n=n, d=d, x_mb=X.nbytes / 2**20, peak_extra_mb=peak / 2**20,
+                 total_over_x=1 + peak / X.nbytes)]  # fmt: skip
+
+
+def table(rows, columns):
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c)
+            cells.append("—" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def with_verdict(rows, key, limit, where=lambda r: True):
+    for r in rows:
+        if where(r) and r.get(key) is not None:
+            r["target"] = f"<= {limit}"
+            r["pass"] = "pass" if r[key] <= limit else "short"
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
+    args = parser.parse_args()
+    q = args.quick
+    repeat = 3 if q else 5
+    report = {}
+    md = [f"# Benchmark results ({'quick' if q else 'full'} run)\n"]
+    started = time.perf_counter()
+    for threads in (1, None):
+        label = "BLAS 1 thread" if threads == 1 else "BLAS default threads"
+        with threadpool_limits(threads):
+            rows = epoch_section(
+                [10_000, 100_000] if q else [10_000, 100_000, 1_000_000],
+                [20, 100],
+                [np.float64] if q else [np.float64, np.float32],
+                repeat,
+            )
+        largest = max(r["n"] for r in rows)
+        with_verdict(rows, "vs_sklearn", 0.8,
+                     lambda r: r["batch"] == "1" and r["optimizer"] == "sgd")  # fmt: skip
+        with_verdict(rows, "vs_floor", 2.0,
+                     lambda r, largest=largest: r["batch"] == "256"
+                     and r["optimizer"] == "adam" and r["n"] == largest
+                     and r["d"] == 100)  # fmt: skip
+        report[f"epoch ({label})"] = rows
+    with threadpool_limits(1):
+        report["target"] = target_section(*((20_000, 20) if q else (100_000, 100)), repeat)
+        for r in report["target"]:
+            if r["method"] == "GDClassifier() defaults" and r.get("target") == 1e-3:
+                r["pass"] = (
+                    "pass" if r["vs_lbfgs"] is not None and r["vs_lbfgs"] <= 2
+                    and r["vs_sgd_default"] <= 0.1 else "short"
+                )  # fmt: skip
+        report["sparse"] = sparse_section(*((20_000, 2_000) if q else (100_000, 10_000)), repeat)
+        report["stream"] = with_verdict(stream_section(200 if q else 2_000), "vs_sklearn", 1.0)
+        report["memory"] = with_verdict(
+            memory_section(*((100_000, 100) if q else (1_000_000, 100))), "total_over_x", 1.25
+        )
+    columns = {
+        "target": ["method", "target", "seconds", "gap", "vs_lbfgs", "vs_sgd_default", "pass"],
+        "sparse": ["n", "d", "batch", "seconds", "sklearn_sgd", "vs_sklearn"],
+        "stream": [
+            "chunk",
+            "seconds_per_call",
+            "sklearn_seconds_per_call",
+            "vs_sklearn",
+            "target",
+            "pass",
+        ],  # fmt: skip
+        "memory": ["n", "d", "x_mb", "peak_extra_mb", "total_over_x", "target", "pass"],
+    }
+    epoch_columns = ["n", "d", "dtype", "optimizer", "batch", "seconds", "vs_sklearn",
+                     "vs_floor", "target", "pass"]  # fmt: skip
+    for name, rows in report.items():
+        md.append(f"\n## {name}\n")
+        md.append(table(rows, columns.get(name, epoch_columns)))
+    machine = dict(
+        platform=platform.platform(),
+        processor=platform.processor() or platform.machine(),
+        cpus=__import__("os").cpu_count(),
+        python=platform.python_version(),
+        versions={
+            "sklearn_gd": sklearn_gd.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "numba": numba_available(),
+        },  # fmt: skip
+        blas=[
+            {k: i.get(k) for k in ("internal_api", "num_threads", "version")}
+            for i in threadpool_info()
+        ],  # fmt: skip
+    )
+    md.append(f"\nMachine: `{json.dumps(machine)}`\n")
+    md.append(f"Run took {time.perf_counter() - started:.0f} s.\n")
+    text = "\n".join(md)
+    print(text)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    (HERE / "results").mkdir(exist_ok=True)
+    result = {"quick": q, "machine": machine, "report": report}
+    (HERE / "results" / f"{stamp}{'-quick' if q else ''}.json").write_text(
+        json.dumps(result, indent=1, default=str)
+    )
+    (HERE / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
