@@ -177,17 +177,26 @@ class BaseGD(BaseEstimator):
                 component._validate_params()
 
     def _check_data(self, X, y, sample_weight, *, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            order="C",
-            multi_output=self._multi_output,
-            y_numeric=self._y_numeric,
-            reset=reset,
-        )
+        try:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float64, np.float32),
+                order="C",
+                multi_output=self._multi_output,
+                y_numeric=self._y_numeric,
+                reset=reset,
+            )
+        except ValueError as exc:
+            message = str(exc)
+            if "could not convert" in message or "Complex data" in message:
+                raise ValueError(
+                    "X must hold real numbers (float64 or float32, or values that "
+                    f"convert to them): {message.splitlines()[0]}"
+                ) from exc
+            raise
         if hasattr(X, "format") and X.format != "csr":
             X = X.tocsr()
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
@@ -365,8 +374,10 @@ class BaseGD(BaseEstimator):
         self.n_iter_ = state.epoch
         self.t_ = state.t
         for name, values in curves.items():
-            old = getattr(self, name, []) if append else []
-            setattr(self, name, list(old) + values)
+            if append:  # in place: a long stream stays O(1) per call
+                getattr(self, name).extend(values)
+            else:
+                setattr(self, name, values)
         self.best_epoch_ = best_epoch
 
     def _set_coef(self, coef, intercept):

@@ -206,8 +206,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
     # --- target encoding ------------------------------------------------------------
 
     def _encode_target(self, y, *, first, classes=None):
-        check_classification_targets(y)
         if first:
+            # Later partial_fit calls check labels against classes_ below,
+            # which also rejects continuous targets, at a fraction of the cost.
+            check_classification_targets(y)
             if classes is not None:
                 self.classes_ = np.unique(classes)
             elif self._partial:

@@ -171,7 +171,9 @@ class Trainer:
         ``lambda`` the largest eigenvalue of the full weighted Gram matrix. For
         a single sample this is exact (normalised LMS: one step never
         overshoots the sample's own minimiser); for the full batch it is the
-        classic ``1 / L`` step. ``m_B`` is weighted as the gradient is.
+        classic ``1 / L`` step (``lambda`` alone when the batch is all the
+        rows, so weights and repeated rows get the same step). ``m_B`` is
+        weighted as the gradient is.
 
         Where ``1 / L_B`` is below the schedule's reference step (the larger of
         ``learning_rate`` and its first step), the whole schedule is scaled by
@@ -181,6 +183,11 @@ class Trainer:
         if self.optimizer.scale_free or not self.loss.curvature:
             return None
         sq = row_norms(X, squared=True) + float(self.fit_intercept)
+        if self.optimizer.slots:
+            # Momentum carries past gradients into later steps, so a bound that
+            # varies from batch to batch lets a large row's velocity land with
+            # the step of a small one: bound the whole epoch by its largest row.
+            sq = np.full_like(sq, sq[sw > 0].max())
         first = self.schedule.rates(self.learning_rate, np.array([1]), np.zeros(1), self.context)
         reference = max(self.learning_rate, float(first[0]))
         lam = _largest_eigenvalue(X, sw, self.fit_intercept)
@@ -218,11 +225,14 @@ class Trainer:
                                             mean_weight)  # fmt: skip
         state.epoch += 1
         mean_loss = loss_sum / sw.sum()
-        if not (np.isfinite(mean_loss) and np.isfinite(state.theta).all()):
+        # An infinite optimizer slot (Adam's second moment of a gradient that
+        # overflowed) freezes the weights silently: that is divergence too.
+        finite = np.isfinite(mean_loss) and np.isfinite(state.theta).all()
+        if not (finite and all(np.isfinite(s).all() for s in state.opt_state)):
             raise DivergenceError(
-                f"Training diverged in epoch {state.epoch}: the loss or the weights "
-                "became non-finite. Use a smaller learning_rate, scale the features "
-                "(e.g. StandardScaler), or set clip_norm."
+                f"Training diverged in epoch {state.epoch}: the loss, the weights or "
+                "the optimizer state became non-finite. Use a smaller learning_rate, "
+                "scale the features (e.g. StandardScaler), or set clip_norm."
             )
         return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)
 
@@ -269,7 +279,9 @@ class Trainer:
             if bound is not None:
                 sq, lam, curvature, reference = bound
                 m = float(swb @ sq[rows]) / total
-                lr *= min(1.0, 1.0 / (curvature * min(m, lam + m / len(swb)) * reference))
+                nb = len(swb)
+                spread = lam if nb == len(sw) else min(m, lam + m / nb)
+                lr *= min(1.0, 1.0 / (curvature * spread * reference))
             state.t += 1
             opt.step(theta, grad, state.opt_state, lr, state.t)
             if decay:

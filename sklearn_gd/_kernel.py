@@ -110,7 +110,8 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             for j in range(nb):
                 m += swb[j] * sq[order[s + j]]
             m /= total
-            lr *= min(1.0, 1.0 / (curvature * min(m, lam + m / nb) * reference))
+            spread = lam if nb == n else min(m, lam + m / nb)
+            lr *= min(1.0, 1.0 / (curvature * spread * reference))
         t += 1
         rule_fn(theta, grad, slots, lr, t, hyper)
         if decay != 0.0:

@@ -1,5 +1,6 @@
 """GDRegressor: linear regression trained by gradient descent."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.model_selection import train_test_split
 from ._base import BaseGD
 from ._compat import Interval, StrOptions
 from .losses import REGRESSION_LOSSES
+from .optimizers import resolve_optimizer
 
 
 class GDRegressor(RegressorMixin, BaseGD):
@@ -106,7 +108,9 @@ class GDRegressor(RegressorMixin, BaseGD):
     loss_curve_ : list of float
         Training objective (mean loss plus penalty) per epoch; the mean loss
         is averaged over the epoch's batches as they were evaluated, which is
-        exact for full-batch training.
+        exact for full-batch training. ``partial_fit`` appends one value per
+        call (with ``learning_rate_curve_``, about 70 bytes a call): the only
+        memory a long stream accumulates.
     validation_score_curve_ : list of float
         Validation score per epoch, with ``early_stopping``.
     learning_rate_curve_ : list of float
@@ -215,8 +219,26 @@ class GDRegressor(RegressorMixin, BaseGD):
             )
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires y >= 0; y has negative values.")
+        Y = np.asarray(y, dtype=self._dtype).reshape(len(y), -1)
+        # Largest deviation from the mean: no squares to underflow.
+        spread = np.abs(Y - Y.mean(axis=0)).max(axis=0).min()
+        if (
+            first
+            and resolve_optimizer(self.optimizer).scale_free
+            and 0 < spread < 0.01 * self.learning_rate
+        ):
+            # Scale-free rules move each coefficient by about learning_rate a
+            # step, and regression coefficients are in the units of y.
+            warnings.warn(
+                f"learning_rate={self.learning_rate} is large for a target whose spread is "
+                f"{spread:.3g}: {self.optimizer!r} moves each coefficient by about "
+                "learning_rate per step. Scale y (e.g. TransformedTargetRegressor with "
+                "StandardScaler), lower learning_rate, or use optimizer='sgd'.",
+                UserWarning,
+                stacklevel=4,
+            )
         # Train in the precision of X (set by the caller through dtype).
-        return np.asarray(y, dtype=self._dtype).reshape(len(y), -1)
+        return Y
 
     def _check_data(self, X, y, sample_weight, *, reset):
         X, y, sample_weight = super()._check_data(X, y, sample_weight, reset=reset)

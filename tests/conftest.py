@@ -13,3 +13,20 @@ def diabetes():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+# Property-based tests: a quick profile for CI (the default) and a long one for
+# local runs: HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
+try:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=40, deadline=None, derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )  # fmt: skip
+    settings.register_profile("long", max_examples=1000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # hypothesis is in the test extra
+    pass

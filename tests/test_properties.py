@@ -1,0 +1,156 @@
+"""Property-based tests: invariants over random shapes, dtypes, layouts, weights
+and hyperparameters. Profiles are set in conftest.py (quick 'ci' by default,
+HYPOTHESIS_PROFILE=long for a thorough local run)."""
+
+import pickle
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd.losses import REGRESSION_LOSSES
+from sklearn_gd.optimizers import OPTIMIZERS
+
+LOSSES = sorted(set(REGRESSION_LOSSES) - {"poisson"})
+
+
+@st.composite
+def problems(draw, classification=False):
+    n = draw(st.integers(2, 60))
+    d = draw(st.integers(1, 8))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, d)) * draw(st.sampled_from([1e-3, 1.0, 1e3]))
+    X = X.astype(draw(st.sampled_from([np.float64, np.float32])))
+    layout = draw(st.sampled_from(["C", "F", "csr", "csc"]))
+    X = sp.csr_matrix(X) if layout == "csr" else sp.csc_matrix(X) if layout == "csc" else (
+        np.asfortranarray(X) if layout == "F" else X)  # fmt: skip
+    if classification:
+        y = rng.randint(draw(st.integers(2, 4)), size=n)
+        y[:2] = [0, 1]
+    else:
+        y = rng.normal(size=n)
+    weights = draw(st.sampled_from([None, "uniform", "integers"]))
+    if weights == "uniform":
+        sw = rng.uniform(0.1, 3.0, size=n)
+    elif weights == "integers":
+        sw = rng.randint(0, 4, size=n)
+    else:
+        sw = None
+    if sw is not None and sw.sum() == 0:
+        sw[0] = 1
+    params = dict(
+        optimizer=draw(st.sampled_from(sorted(OPTIMIZERS))),
+        batch_size=draw(st.sampled_from([1, 4, 16, "full", "auto"])),
+        penalty=draw(st.sampled_from(["l2", "l1", "elasticnet", None])),
+        learning_rate=draw(st.sampled_from([1e-3, 1e-2, 1e-1])),
+        max_iter=draw(st.integers(1, 5)),
+        random_state=seed,
+    )
+    if not classification:
+        params["loss"] = draw(st.sampled_from(LOSSES))
+    return X, y, sw, params
+
+
+@given(problems())
+def test_fit_gives_finite_weights_or_a_documented_error(problem):
+    X, y, sw, params = problem
+    try:
+        model = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    except ValueError as exc:  # DivergenceError is a ValueError
+        assert "diverged" in str(exc)
+        return
+    assert np.all(np.isfinite(model.coef_)) and np.all(np.isfinite(model.intercept_))
+    pred = model.predict(X)
+    assert pred.shape == (X.shape[0],) and pred.dtype == X.dtype
+
+
+@given(problems(classification=True))
+def test_classifier_predictions_have_the_right_shape_and_type(problem):
+    X, y, sw, params = problem
+    model = GDClassifier(**params).fit(X, y, sample_weight=sw)
+    assert model.predict(X).shape == y.shape and set(model.predict(X)) <= set(y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (X.shape[0], len(np.unique(y)))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@given(problems())
+def test_same_random_state_same_model(problem):
+    X, y, sw, params = problem
+    a = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    b = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+@given(problems(), st.integers(-3, 3))
+def test_scaling_all_weights_changes_nothing(problem, power):
+    X, y, sw, params = problem
+    sw = np.ones(X.shape[0]) if sw is None else sw
+    a = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    b = GDRegressor(**params).fit(X, y, sample_weight=sw * 2.0**power)  # exact in floating point
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12, atol=1e-12)
+
+
+@given(problems())
+def test_integer_weights_equal_repeated_rows_in_full_batch(problem):
+    X, y, _, params = problem
+    # In float32, Adam-like rules' first step lr * sign(g) turns the rounding of
+    # two summation orders into visible differences: test the math in float64.
+    X = X.astype(np.float64)
+    sw = np.random.RandomState(params["random_state"]).randint(0, 4, size=X.shape[0])
+    sw[0] = max(sw[0], 1)
+    params.update(batch_size="full")
+    weighted = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    rows = np.repeat(np.arange(X.shape[0]), sw)
+    repeated = GDRegressor(**params).fit(X[rows], y[rows])
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8, atol=1e-10)
+
+
+@given(problems(), st.integers(1, 4))
+def test_partial_fit_chunks_equal_one_epoch(problem, k):
+    X, y, sw, params = problem
+    # The curvature bound of SGD-like rules on smooth losses is estimated per
+    # call from the rows it sees, so only there chunks and epoch may differ.
+    assume(
+        params["optimizer"] not in ("sgd", "momentum", "nesterov")
+        or params["loss"] not in ("squared_error", "huber", "squared_epsilon_insensitive")
+    )
+    params.update(shuffle=False, batch_size=2)
+    n = X.shape[0] // (2 * k) * 2 * k
+    if n == 0:
+        return
+    X, y = X[:n], y[:n]
+    sw = None if sw is None else np.ones(n)  # mean weight is per call: keep it equal
+    stream = GDRegressor(**params)
+    for rows in np.array_split(np.arange(n), k):
+        stream.partial_fit(X[rows], y[rows], sample_weight=None if sw is None else sw[rows])
+    epoch = GDRegressor(**{**params, "max_iter": 1, "warm_start": True})
+    epoch.coef_, epoch.intercept_ = np.zeros(X.shape[1]), np.zeros(1)
+    epoch.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(stream.coef_, epoch.coef_, rtol=1e-10, atol=1e-12)
+
+
+@given(problems(), st.integers(1, 4))
+def test_pickling_at_any_point_changes_nothing(problem, when):
+    X, y, sw, params = problem
+    straight, resumed = GDRegressor(**params), GDRegressor(**params)
+    for call in range(5):
+        straight.partial_fit(X, y, sample_weight=sw)
+        resumed.partial_fit(X, y, sample_weight=sw)
+        if call == when:
+            resumed = pickle.loads(pickle.dumps(resumed))
+    np.testing.assert_array_equal(straight.coef_, resumed.coef_)
+    assert straight.loss_curve_ == resumed.loss_curve_
+
+
+@given(problems())
+def test_result_does_not_depend_on_blas_threads(problem):
+    X, y, sw, params = problem
+    with threadpool_limits(1):
+        one = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    many = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(one.coef_, many.coef_, rtol=1e-10, atol=1e-10)

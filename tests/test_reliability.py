@@ -1,0 +1,211 @@
+"""Bad inputs, long streams and threads: every case has a defined outcome.
+
+The table below is the contract for bad input. Each row is one input and what
+happens: an exception type and a message that names the input or parameter,
+or, where scikit-learn accepts the input, "fits" and the property the result
+has.
+"""
+
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(30, 3))
+Y = X @ [1.0, 2.0, 3.0]
+LABELS = (Y > 0).astype(int)
+
+
+def _fits_constant(model, X, y):
+    # Nothing to learn from: the model predicts the mean, up to Adam's
+    # step-size noise (a fraction of a percent of y's spread).
+    np.testing.assert_allclose(model.predict(X), np.mean(y), atol=1e-6 + 0.01 * np.std(y))
+
+
+def _fits_on_its_scale(model, X, y):
+    # R^2 underflows for y ~ 1e-300 (its squares are 0): compare on y's scale.
+    assert np.max(np.abs(model.predict(X) - y)) < 0.1 * np.max(np.abs(y))
+
+
+def _fits_well(model, X, y):
+    assert model.score(X, y) > 0.8
+
+
+# fmt: off
+BAD_INPUTS = [
+    # (id, estimator, X, y, fit kwargs, expected: (exception or warning, regex), or a check)
+    ("NaN in X", GDRegressor(), np.where(X > 1, np.nan, X), Y, {}, (ValueError, "Input X contains NaN")),
+    ("+inf in X", GDRegressor(), np.where(X > 1, np.inf, X), Y, {}, (ValueError, "Input X contains infinity")),
+    ("-inf in X", GDRegressor(), np.where(X > 1, -np.inf, X), Y, {}, (ValueError, "Input X contains infinity")),
+    ("NaN in y", GDRegressor(), X, np.where(Y > 1, np.nan, Y), {}, (ValueError, "Input y contains NaN")),
+    ("inf in y", GDRegressor(), X, np.where(Y > 1, np.inf, Y), {}, (ValueError, "Input y contains infinity")),
+    ("NaN in sample_weight", GDRegressor(), X, Y, {"sample_weight": np.where(Y > 0, np.nan, 1.0)},
+     (ValueError, "Input sample_weight contains NaN")),
+    ("inf in sample_weight", GDRegressor(), X, Y, {"sample_weight": np.where(Y > 0, np.inf, 1.0)},
+     (ValueError, "Input sample_weight contains infinity")),
+    ("numeric object array", GDRegressor(), X.astype(object), Y, {}, _fits_well),
+    ("numeric strings", GDRegressor(), X.astype(str), Y, {}, _fits_well),
+    ("letters in X", GDRegressor(), np.full((30, 2), "a"), Y, {}, (ValueError, "X must hold real numbers.*convert")),
+    ("complex X", GDRegressor(), X.astype(complex), Y, {}, (ValueError, "X must hold real numbers.*Complex")),
+    ("empty X", GDRegressor(), np.empty((0, 3)), np.empty(0), {}, (ValueError, "0 sample")),
+    ("0 features", GDRegressor(), np.empty((30, 0)), Y, {}, (ValueError, "0 feature")),
+    ("1 sample", GDRegressor(), X[:1], Y[:1], {}, _fits_constant),
+    ("3-D X", GDRegressor(), X.reshape(30, 3, 1), Y, {}, (ValueError, "dim 3")),
+    ("y of the wrong length", GDRegressor(), X, Y[:-1], {}, (ValueError, "inconsistent numbers of samples")),
+    ("a single class", GDClassifier(), X, np.zeros(30), {}, (ValueError, "at least 2 classes")),
+    ("continuous y, classifier", GDClassifier(), X, Y, {}, (ValueError, "Unknown label type: continuous")),
+    ("constant y", GDRegressor(), X, np.full(30, 7.0), {}, _fits_constant),
+    ("X near the float limit (1e300)", GDRegressor(), X * 1e300, Y, {}, (DivergenceError, "epoch 1.*scale the features")),
+    ("y near the float limit (1e300)", GDRegressor(), X, Y * 1e300, {}, (DivergenceError, "epoch 1")),
+    ("X near zero (1e-300)", GDRegressor(), X * 1e-300, Y, {}, _fits_constant),
+    ("y near zero (1e-300), Adam", GDRegressor(), X, Y * 1e-300, {}, (UserWarning, "large for a target.*Scale y")),
+    ("y near zero (1e-300), SGD", GDRegressor(optimizer="sgd", learning_rate=1.0), X, Y * 1e-300, {},
+     _fits_on_its_scale),
+    ("negative weights", GDRegressor(), X, Y, {"sample_weight": -np.ones(30)},
+     (ValueError, "Negative values in data passed to .?sample_weight")),
+    ("all-zero weights", GDRegressor(), X, Y, {"sample_weight": np.zeros(30)},
+     (ValueError, "at least one (positive|non-zero)")),
+    ("learning_rate 0", GDRegressor(learning_rate=0.0), X, Y, {},
+     (ValueError, "'learning_rate' parameter of GDRegressor must be a float in the range \\(0.0, inf\\)")),
+    ("negative learning_rate", GDRegressor(learning_rate=-0.1), X, Y, {}, (ValueError, "'learning_rate' parameter")),
+    ("NaN learning_rate", GDRegressor(learning_rate=np.nan), X, Y, {}, (ValueError, "'learning_rate'.*Got nan")),
+    ("string learning_rate", GDRegressor(learning_rate="adaptive"), X, Y, {},
+     (ValueError, "learning_rate is the base step size.*schedule='adaptive'")),
+    ("batch_size 0", GDRegressor(batch_size=0), X, Y, {}, (ValueError, "'batch_size' parameter.*range \\[1, inf\\)")),
+    ("batch_size larger than n", GDRegressor(batch_size=1000), X, Y, {}, _fits_well),
+    ("float batch_size", GDRegressor(batch_size=2.5), X, Y, {}, (ValueError, "'batch_size' parameter.*Got 2.5")),
+    ("unknown loss", GDRegressor(loss="l2"), X, Y, {}, (ValueError, "'loss' parameter.*'squared_error'.*Got 'l2'")),
+    ("unknown classifier loss", GDClassifier(loss="squared_error"), X, LABELS, {}, (ValueError, "'loss'.*'log_loss'")),
+    ("unknown optimizer", GDRegressor(optimizer="adamax"), X, Y, {}, (ValueError, "'optimizer' parameter.*'nadam'")),
+    ("unknown schedule", GDRegressor(schedule="linear"), X, Y, {}, (ValueError, "'schedule' parameter.*'cosine'")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    "estimator, X_, y_, kwargs, expected",
+    [case[1:] for case in BAD_INPUTS],
+    ids=[case[0] for case in BAD_INPUTS],
+)
+def test_bad_input_table(estimator, X_, y_, kwargs, expected):
+    model = clone(estimator).set_params(random_state=0)
+    if callable(expected):
+        model.fit(X_, y_, **kwargs)
+        assert all(np.isfinite(np.ravel(model.coef_)))
+        expected(model, X_, y_)
+    elif issubclass(expected[0], Warning):
+        with pytest.warns(expected[0], match=expected[1]):
+            model.fit(X_, y_, **kwargs)
+    else:
+        error, message = expected
+        with pytest.raises(error, match=message):
+            model.fit(X_, y_, **kwargs)
+        assert not hasattr(model, "coef_")
+
+
+def test_partial_fit_with_changed_features_or_unseen_class():
+    model = GDClassifier().partial_fit(X, LABELS, classes=[0, 1])
+    with pytest.raises(ValueError, match="X has 2 features, but GDClassifier is expecting 3"):
+        model.partial_fit(X[:, :2], LABELS)
+    with pytest.raises(ValueError, match=r"labels not in classes: \[2\]"):
+        model.partial_fit(X, np.where(LABELS == 1, 2, 0))
+
+
+# --- divergence leaves nothing half-updated ------------------------------------------
+
+
+def test_failed_partial_fit_keeps_weights_state_step_count_and_curves():
+    model = GDRegressor(optimizer="sgd", loss="poisson", learning_rate=1e-3, batch_size=5)
+    y = np.random.RandomState(1).poisson(2.0, size=30)
+    for _ in range(3):
+        model.partial_fit(X, y)
+    before = (
+        model.coef_.copy(),
+        model._state.theta.copy(),
+        model.t_,
+        model.n_iter_,
+        list(model.loss_curve_),
+        model._state.copy(),
+    )
+    with pytest.raises(DivergenceError, match="epoch 4"):
+        model.set_params(learning_rate=1e4).partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, before[0])
+    np.testing.assert_array_equal(model._state.theta, before[1])
+    assert (model.t_, model.n_iter_, model.loss_curve_) == (before[2], before[3], before[4])
+    assert model._state.t == before[5].t
+
+
+# --- long streams ------------------------------------------------------------------------
+
+
+def test_long_stream_memory_and_time_stay_flat():
+    """20 000 partial_fit calls: the time per call does not grow, and memory
+    grows only by the documented curves (two floats a call)."""
+    rng = np.random.RandomState(0)
+    chunks = [rng.normal(size=(10, 5)) for _ in range(20)]
+    targets = [c @ np.arange(5.0) for c in chunks]
+    model = GDRegressor(batch_size=10)
+    calls, block, traced = 20_000, 1_000, 2_000
+    times = []
+    for i in range(calls - traced):
+        if i % block == 0:
+            tic = time.perf_counter()
+        model.partial_fit(chunks[i % 20], targets[i % 20])
+        if i % block == block - 1:
+            times.append(time.perf_counter() - tic)
+    # tracemalloc slows Python down: trace only the last calls.
+    model.partial_fit(chunks[0], targets[0])
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for i in range(traced - 1):
+        model.partial_fit(chunks[i % 20], targets[i % 20])
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # All the growth is the two curves: a float object a call each, and their
+    # list buffers (a list that grows reallocates its whole buffer, which the
+    # trace counts in full since the old one predates it).
+    lists = sys.getsizeof(model.loss_curve_) + sys.getsizeof(model.learning_rate_curve_)
+    assert current - base <= lists + 2 * sys.getsizeof(1.0) * traced + 10_000
+    assert len(model.loss_curve_) == model.n_iter_ == calls
+    assert np.median(times[-5:]) < 2.0 * np.median(times[1:6])
+
+
+# --- threads -------------------------------------------------------------------------------
+
+
+def test_predict_from_threads_equals_sequential():
+    rng = np.random.RandomState(0)
+    Xb = rng.normal(size=(2000, 10))
+    yb = rng.randint(3, size=2000)
+    model = GDClassifier(random_state=0, max_iter=5).fit(Xb, yb)
+    expected = [model.predict_proba(Xb[i::8]) for i in range(8)]
+    got = Parallel(n_jobs=4, backend="threading")(
+        delayed(model.predict_proba)(Xb[i::8]) for i in range(8)
+    )
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_clones_in_threads_equals_sequential():
+    rng = np.random.RandomState(0)
+    Xb = rng.normal(size=(500, 6))
+    yb = Xb @ rng.normal(size=6)
+    models = [
+        GDRegressor(random_state=s, max_iter=20, optimizer=o)
+        for s, o in enumerate(["adam", "sgd", "nesterov", "rmsprop"])
+    ]
+    sequential = [clone(m).fit(Xb, yb).coef_ for m in models]
+    threaded = Parallel(n_jobs=4, backend="threading")(
+        delayed(lambda m: clone(m).fit(Xb, yb).coef_)(m) for m in models
+    )
+    for a, b in zip(sequential, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    check_is_fitted(clone(models[0]).fit(Xb, yb))
