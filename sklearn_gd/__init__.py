@@ -4,6 +4,15 @@ from ._classifier import GDClassifier
 from ._engine import DivergenceError
 from ._minimize import minimize
 from ._regressor import GDRegressor
+from .display import LossCurveDisplay
+from .lr_finder import find_learning_rate
 
-__all__ = ["DivergenceError", "GDClassifier", "GDRegressor", "minimize"]
+__all__ = [
+    "DivergenceError",
+    "GDClassifier",
+    "GDRegressor",
+    "LossCurveDisplay",
+    "find_learning_rate",
+    "minimize",
+]
 __version__ = "0.1.0"

@@ -19,7 +19,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, StrOptions, check_sample_weight
+from ._compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    check_sample_weight,
+    with_callbacks,
+)
 from ._engine import Trainer
 from ._stopping import Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
@@ -57,7 +63,7 @@ _FITTED = (
 )
 
 
-class BaseGD(BaseEstimator):
+class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of the gradient-descent linear models; not for direct use."""
 
     _parameter_constraints = {
@@ -223,6 +229,7 @@ class BaseGD(BaseEstimator):
             clip_norm=self.clip_norm,
             average_start=average_start,
             engine=self.engine,
+            verbose=self.verbose,
         )
 
     def _initial_theta(self, n_features, Y, sw, loss, *, baseline):
@@ -254,11 +261,10 @@ class BaseGD(BaseEstimator):
         trainer = self._trainer(loss, X.shape[0])
         rng = check_random_state(self.random_state)
 
-        train = slice(None)
         if self.early_stopping:
             train, val = self._validation_split(X.shape[0], y, rng)
             X_val, Y_val, sw_val = X[val], Y[val], sw[val]
-            X, Y, sw = X[train], Y[train], sw[train]
+            X, Y, y, sw = X[train], Y[train], y[train], sw[train]
             if not sw.sum() > 0:
                 raise ValueError("The training part of the early-stopping split has zero weight.")
 
@@ -271,9 +277,11 @@ class BaseGD(BaseEstimator):
             keep_best=self.restore_best_weights,
         )
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
+        callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
         for _ in range(self.max_iter):
             tic = time.perf_counter()
+            callbacks.epoch_begin(state.weights)
             mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng)
             weights = state.weights
             objective = trainer.objective(mean_loss, weights)
@@ -292,6 +300,8 @@ class BaseGD(BaseEstimator):
                 lambda: (state.theta.copy(), None if state.avg is None else state.avg.copy()),
                 state.lr_scale,
             )
+            if callbacks.epoch_end(weights):  # a callback asked to stop
+                stopped = True
             if stopped:
                 break
         if not stopped and self.tol is not None and self.max_iter > 1:
@@ -308,8 +318,10 @@ class BaseGD(BaseEstimator):
                 state.avg = best_avg
         seed = rng.randint(np.iinfo(np.int32).max)
         self._store(state, curves, seed, best_epoch=monitor.best_epoch, append=False)
+        callbacks.end()
         return self
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit the model by gradient descent over ``max_iter`` epochs at most.
 
@@ -369,8 +381,8 @@ class BaseGD(BaseEstimator):
         """Publish a successful run: state, shuffling seed, fitted attributes and curves."""
         self._state = state
         self._seed = seed
-        weights = state.weights.copy()
-        self._set_coef(weights[:, :-1], weights[:, -1])
+        for name, value in self._coef_attributes(state.weights.copy()).items():
+            setattr(self, name, value)
         self.n_iter_ = state.epoch
         self.t_ = state.t
         for name, values in curves.items():
@@ -380,9 +392,9 @@ class BaseGD(BaseEstimator):
                 setattr(self, name, values)
         self.best_epoch_ = best_epoch
 
-    def _set_coef(self, coef, intercept):
-        self.coef_ = coef
-        self.intercept_ = intercept
+    def _coef_attributes(self, weights):
+        """``coef_`` and ``intercept_`` as the public attributes hold them."""
+        return {"coef_": weights[:, :-1], "intercept_": weights[:, -1]}
 
     def _validation_score(self, weights, loss, X, Y, sw):
         raw = self._raw(X, weights[:, :-1], weights[:, -1])
@@ -414,3 +426,50 @@ class BaseGD(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _Callbacks:
+    """scikit-learn's fit callbacks (``set_callbacks``), one subtask per epoch.
+
+    Each epoch reports the weights it ends with as ``coef_`` / ``intercept_``,
+    so that a ``ScoringMonitor`` can score the model epoch by epoch and a
+    ``ProgressBar`` can advance. Without callback support (scikit-learn < 1.9)
+    every call is a no-op.
+    """
+
+    def __init__(self, estimator, X, y, sample_weight):
+        self.estimator = estimator
+        init = getattr(estimator, "_init_callback_context", None)
+        self.root = None if init is None else init(max_subtasks=estimator.max_iter)
+        self.data = dict(X=X, y=y, metadata=None)
+        if sample_weight is not None:
+            self.data["metadata"] = {"sample_weight": sample_weight}
+        self.epoch = None
+        if self.root is not None:
+            self.root.call_on_fit_task_begin(estimator=estimator, **self.data)
+
+    def _attributes(self, weights):
+        return self.estimator._coef_attributes(weights.copy())
+
+    def epoch_begin(self, weights):
+        if self.root is not None:
+            self.epoch = self.root.subcontext(task_name="epoch")
+            self.epoch.call_on_fit_task_begin(
+                estimator=self.estimator, reconstruction_attributes=self._attributes(weights),
+                **self.data,
+            )  # fmt: skip
+
+    def epoch_end(self, weights):
+        """Report the epoch's end; True when a callback asks to stop."""
+        if self.root is None:
+            return False
+        return bool(self.epoch.call_on_fit_task_end(
+            estimator=self.estimator, reconstruction_attributes=self._attributes(weights),
+            **self.data,
+        ))  # fmt: skip
+
+    def end(self):
+        if self.root is not None:
+            self.root.call_on_fit_task_end(
+                estimator=self.estimator, reconstruction_attributes={}, **self.data
+            )

@@ -98,6 +98,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Start ``fit`` from the current ``coef_`` and ``intercept_``.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
+        1 prints one line per epoch (loss, validation score, step size,
+        seconds); 2 adds the running loss about ten times an epoch.
     epsilon : float, default=0.1
         Unused by the classification losses; kept for symmetry with
         ``GDRegressor``.

@@ -123,6 +123,8 @@ class Trainer:
         First step whose iterate enters the average; 0 for no averaging.
     engine : {'auto', 'numpy', 'numba'}
         Where the batch loop runs; see ``_compiled``.
+    verbose : int
+        2 or more prints the running loss about ten times an epoch.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class Trainer:
         clip_norm,
         average_start,
         engine="auto",
+        verbose=0,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -152,6 +155,7 @@ class Trainer:
         self.clip_norm = clip_norm
         self.average_start = average_start
         self.engine = engine
+        self.verbose = verbose
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -243,7 +247,7 @@ class Trainer:
         epoch must take many steps (each small step costs the interpreter far
         more than the arithmetic), so small fits never wait for a compilation.
         """
-        if self.engine == "numpy":
+        if self.engine == "numpy" or self.verbose >= 2:  # per-batch lines come from Python
             return False
         if self.engine == "numba":
             return True
@@ -256,6 +260,7 @@ class Trainer:
         step = np.empty_like(theta)
         decay = opt.decoupled_decay
         dense = not sparse.issparse(X)
+        report_every = max(1, len(starts) // 10) if self.verbose >= 2 else 0
         loss_sum = 0.0
         for k, start in enumerate(starts):
             if order is None:
@@ -292,6 +297,10 @@ class Trainer:
             if self.average_start and state.t >= self.average_start:
                 state.n_avg += 1
                 state.avg += (theta - state.avg) / state.n_avg
+            if report_every and (k + 1) % report_every == 0:
+                seen = min(start + b, len(sw))
+                print(f"   batch {k + 1}/{len(starts)}: running loss "
+                      f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
         return loss_sum
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):

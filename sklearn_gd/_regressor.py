@@ -88,7 +88,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         optimizer state starts afresh (``partial_fit`` continues everything).
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
-        Print one line per epoch.
+        1 prints one line per epoch (loss, validation score, step size,
+        seconds); 2 adds the running loss about ten times an epoch.
     epsilon : float, default=0.1
         Width of the 'huber' and epsilon-insensitive losses.
     quantile : float, default=0.5
@@ -262,10 +263,11 @@ class GDRegressor(RegressorMixin, BaseGD):
     def _inverse_link(self, raw):
         return np.exp(raw) if self.loss == "poisson" else raw
 
-    def _set_coef(self, coef, intercept):
+    def _coef_attributes(self, weights):
+        attributes = super()._coef_attributes(weights)
         if self._single_output:
-            coef = coef[0]
-        super()._set_coef(coef, intercept)
+            attributes["coef_"] = attributes["coef_"][0]
+        return attributes
 
     def fit(self, X, y, sample_weight=None):
         return super().fit(X, y, sample_weight)
