@@ -205,6 +205,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             raise
         if hasattr(X, "format") and X.format != "csr":
             X = X.tocsr()
+        self._dtype = X.dtype  # the target is encoded in the precision of X
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         if not sample_weight.sum() > 0:
             raise ValueError(
@@ -281,8 +282,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         stopped = False
         for _ in range(self.max_iter):
             tic = time.perf_counter()
-            callbacks.epoch_begin(state.weights)
-            mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng)
+            progress = callbacks.epoch_begin(
+                state, -(-X.shape[0] // trainer.batch_size_for(len(sw)))
+            )
+            mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng, progress)
             weights = state.weights
             objective = trainer.objective(mean_loss, weights)
             curves["loss_curve_"].append(objective)
@@ -318,7 +321,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 state.avg = best_avg
         seed = rng.randint(np.iinfo(np.int32).max)
         self._store(state, curves, seed, best_epoch=monitor.best_epoch, append=False)
-        callbacks.end()
+        callbacks.finish()
         return self
 
     @with_callbacks
@@ -428,13 +431,17 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         return tags
 
 
+# An epoch of at least this many batches reports its progress in tenths.
+LONG_EPOCH_BATCHES = 1_000
+
+
 class _Callbacks:
     """scikit-learn's fit callbacks (``set_callbacks``), one subtask per epoch.
 
     Each epoch reports the weights it ends with as ``coef_`` / ``intercept_``,
     so that a ``ScoringMonitor`` can score the model epoch by epoch and a
-    ``ProgressBar`` can advance. Without callback support (scikit-learn < 1.9)
-    every call is a no-op.
+    ``ProgressBar`` can advance; a long epoch has ten subtasks of batches.
+    Without callback support (scikit-learn < 1.9) every call is a no-op.
     """
 
     def __init__(self, estimator, X, y, sample_weight):
@@ -451,13 +458,27 @@ class _Callbacks:
     def _attributes(self, weights):
         return self.estimator._coef_attributes(weights.copy())
 
-    def epoch_begin(self, weights):
-        if self.root is not None:
-            self.epoch = self.root.subcontext(task_name="epoch")
-            self.epoch.call_on_fit_task_begin(
-                estimator=self.estimator, reconstruction_attributes=self._attributes(weights),
-                **self.data,
-            )  # fmt: skip
+    def epoch_begin(self, state, n_batches):
+        """Open the epoch's subtask; for a long epoch, return the progress
+        hooks that ``run_epoch`` calls around each tenth of its batches."""
+        if self.root is None:
+            return None
+        self.state = state
+        self.segments = 10 if n_batches >= LONG_EPOCH_BATCHES else 0
+        self.epoch = self.root.subcontext(task_name="epoch", max_subtasks=self.segments)
+        self.epoch.call_on_fit_task_begin(
+            estimator=self.estimator,
+            reconstruction_attributes=self._attributes(state.weights),
+            **self.data,
+        )
+        return self if self.segments else None
+
+    def begin(self):
+        self.part = self.epoch.subcontext(task_name="batches")
+        self.part.call_on_fit_task_begin(estimator=self.estimator)
+
+    def end(self):
+        self.part.call_on_fit_task_end(estimator=self.estimator)
 
     def epoch_end(self, weights):
         """Report the epoch's end; True when a callback asks to stop."""
@@ -468,7 +489,7 @@ class _Callbacks:
             **self.data,
         ))  # fmt: skip
 
-    def end(self):
+    def finish(self):
         if self.root is not None:
             self.root.call_on_fit_task_end(
                 estimator=self.estimator, reconstruction_attributes={}, **self.data

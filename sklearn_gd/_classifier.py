@@ -251,11 +251,6 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 Y = 2.0 * Y - 1.0
         return Y.astype(self._dtype, copy=False)
 
-    def _check_data(self, X, y, sample_weight, *, reset):
-        X, y, sample_weight = super()._check_data(X, y, sample_weight, reset=reset)
-        self._dtype = X.dtype
-        return X, y, sample_weight
-
     def _make_loss(self):
         return classification_loss(self.loss, len(self.classes_))
 

@@ -197,16 +197,24 @@ class Trainer:
         lam = _largest_eigenvalue(X, sw, self.fit_intercept)
         return sq, lam, self.loss.curvature, reference
 
-    def run_epoch(self, state, X, Y, sw, rng):
+    def batch_size_for(self, n_samples):
+        """Rows per batch on data of ``n_samples`` rows."""
+        return n_samples if self.batch_size == "full" else min(self.batch_size, n_samples)
+
+    def run_epoch(self, state, X, Y, sw, rng, progress=None):
         """One pass over ``(X, Y, sw)`` in batches, updating ``state`` in place.
 
         Returns the sample-weighted mean loss over the epoch (each batch's loss
         at the weights it was evaluated with, as scikit-learn's SGD reports it)
         and the step size of the epoch's last step. Raises ``DivergenceError``
         when the weights or the loss stop being finite.
+
+        ``progress``, if given, splits the batches into ``progress.segments``
+        consecutive runs and has its ``begin()`` and ``end()`` called around
+        each (the callbacks' view inside a long epoch); the steps are the same.
         """
         n = X.shape[0]
-        b = n if self.batch_size == "full" else min(self.batch_size, n)
+        b = self.batch_size_for(n)
         # One batch covers every row whatever the order: do not shuffle (or copy) X.
         order = rng.permutation(n) if self.shuffle and b < n else None
         sw_ordered = sw if order is None else sw[order]
@@ -220,13 +228,17 @@ class Trainer:
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
         bound = self._step_bound(X, sw)
         mean_weight = float(sw.sum()) / n
+        loop = self._compiled_loop if self._compiled(n, b) else self._numpy_loop
+        parts = np.array_split(np.arange(len(starts)), progress.segments if progress else 1)
+        loss_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self._compiled(n, b):
-                loss_sum = self._compiled_loop(state, X, Y, sw, order, starts, b, lrs, bound,
-                                               mean_weight)  # fmt: skip
-            else:
-                loss_sum = self._numpy_loop(state, X, Y, sw, order, starts, b, lrs, bound,
-                                            mean_weight)  # fmt: skip
+            for part in parts:
+                if progress:
+                    progress.begin()
+                loss_sum += loop(state, X, Y, sw, order, starts[part], b, lrs[part], bound,
+                                 mean_weight)  # fmt: skip
+                if progress:
+                    progress.end()
         state.epoch += 1
         mean_loss = loss_sum / sw.sum()
         # An infinite optimizer slot (Adam's second moment of a gradient that

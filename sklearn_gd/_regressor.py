@@ -241,11 +241,6 @@ class GDRegressor(RegressorMixin, BaseGD):
         # Train in the precision of X (set by the caller through dtype).
         return Y
 
-    def _check_data(self, X, y, sample_weight, *, reset):
-        X, y, sample_weight = super()._check_data(X, y, sample_weight, reset=reset)
-        self._dtype = X.dtype
-        return X, y, sample_weight
-
     def _validation_split(self, n_samples, y, rng):
         return train_test_split(
             np.arange(n_samples), test_size=self.validation_fraction, random_state=rng

@@ -209,3 +209,30 @@ def test_finder_stops_when_the_loss_explodes():
     assert result.suggestion < result.learning_rates[-1]
     with pytest.raises(ValueError, match="min_learning_rate < max_learning_rate"):
         find_learning_rate(GDRegressor(), X, y, min_learning_rate=1.0, max_learning_rate=0.1)
+
+
+def test_long_epochs_report_progress_in_tenths():
+    callback = pytest.importorskip("sklearn.callback")
+
+    class Recorder:
+        def setup(self, estimator, context):
+            self.tasks = []
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            self.tasks.append(context.task_name)
+
+        def teardown(self, estimator, context):
+            pass
+
+    assert isinstance(Recorder(), callback.FitCallback)
+    X = np.random.RandomState(0).normal(size=(3_000, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    recorder = Recorder()
+    params = dict(batch_size=2, max_iter=2, tol=None, random_state=0, engine="numpy")
+    model = GDRegressor(**params).set_callbacks(recorder).fit(X, y)
+    assert recorder.tasks.count("batches") == 20 and recorder.tasks.count("epoch") == 2
+    # Reporting in segments does not change a single step.
+    np.testing.assert_array_equal(model.coef_, GDRegressor(**params).fit(X, y).coef_)
