@@ -20,6 +20,7 @@ functions numba caches on disk: later processes load it in milliseconds.
 import importlib.util
 import os
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -172,8 +173,15 @@ def prepare_numba():
 
 
 def _cache_dir():
+    """``SKLEARN_GD_CACHE`` (default ``~/.cache/sklearn_gd``), or the temp dir if unwritable."""
     default = Path.home() / ".cache" / "sklearn_gd"
-    return Path(os.environ.get("SKLEARN_GD_CACHE", default)) / "kernels"
+    folder = Path(os.environ.get("SKLEARN_GD_CACHE", default)) / "kernels"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile into the temp dir instead
+        folder = Path(tempfile.gettempdir()) / "sklearn_gd_kernels"
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @cache
@@ -191,9 +199,7 @@ def compiled_loop(value_function, gradient_function, rule, effective, sparse):
     from . import __version__
 
     stem = "_".join([*names.values(), fmt, __version__.replace(".", "_")])
-    folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"loop_{stem}.py"
+    path = _cache_dir() / f"loop_{stem}.py"
     # Rewrite only when the source changed: numba's cache is keyed to the file.
     if not path.exists() or path.read_text() != source:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

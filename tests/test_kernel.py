@@ -103,3 +103,13 @@ def test_auto_engine_compiles_only_long_epochs(monkeypatch):
     assert not calls  # 94 steps: NumPy, no compilation
     GDRegressor(batch_size=1, max_iter=1, optimizer="sgd", learning_rate=1e-3).fit(X, y)
     assert calls  # 3000 steps: compiled
+
+
+def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch):
+    from sklearn_gd import _kernel
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("SKLEARN_GD_CACHE", str(blocker / "cache"))
+    assert _kernel._cache_dir().is_dir()
+    assert str(_kernel._cache_dir()).startswith(str(__import__("tempfile").gettempdir()))
