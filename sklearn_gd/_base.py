@@ -214,7 +214,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             )
         return X, y, sample_weight
 
-    def _trainer(self, loss, n_samples):
+    def _trainer(self, loss, n_samples, streaming=False):
         schedule = resolve_schedule(self.schedule)
         average_start = 0 if self.average is False else int(self.average)
         return Trainer(
@@ -231,6 +231,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             average_start=average_start,
             engine=self.engine,
             verbose=self.verbose,
+            streaming=streaming,
         )
 
     def _initial_theta(self, n_features, Y, sw, loss, *, baseline):
@@ -356,7 +357,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         Y = self._encode_target(y, first=first, classes=classes)
         sw = self._sample_weight(y, sample_weight)
         loss = self._make_loss()
-        trainer = self._trainer(loss, X.shape[0])
+        trainer = self._trainer(loss, X.shape[0], streaming=True)
         if first:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             # Streaming starts from zero, as scikit-learn's SGD does: the first
@@ -367,7 +368,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             seed, state = self._seed, self._state.copy()
         # One generator per call, from the stored seed and the call's position:
         # pickling between calls then changes nothing.
-        rng = np.random.RandomState(np.random.SeedSequence([seed, state.epoch]).generate_state(1))
+        rng = np.random.default_rng([seed, state.epoch])
         tic = time.perf_counter()
         mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng)
         curves = {

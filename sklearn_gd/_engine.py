@@ -25,7 +25,7 @@ from sklearn.utils.extmath import row_norms, safe_sparse_dot
 from ._kernel import compiled_loop, numba_available
 from .optimizers import clip_by_global_norm
 
-# With engine='auto', epochs of at least this many steps run compiled.
+# With engine='auto', epochs (or streams) of at least this many steps run compiled.
 AUTO_COMPILE_STEPS = 2_000
 
 
@@ -125,6 +125,8 @@ class Trainer:
         Where the batch loop runs; see ``_compiled``.
     verbose : int
         2 or more prints the running loss about ten times an epoch.
+    streaming : bool
+        Training by ``partial_fit``: steps accumulate over calls.
     """
 
     def __init__(
@@ -142,6 +144,7 @@ class Trainer:
         average_start,
         engine="auto",
         verbose=0,
+        streaming=False,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -156,6 +159,7 @@ class Trainer:
         self.average_start = average_start
         self.engine = engine
         self.verbose = verbose
+        self.streaming = streaming
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -228,7 +232,7 @@ class Trainer:
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
         bound = self._step_bound(X, sw)
         mean_weight = float(sw.sum()) / n
-        loop = self._compiled_loop if self._compiled(n, b) else self._numpy_loop
+        loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         parts = np.array_split(np.arange(len(starts)), progress.segments if progress else 1)
         loss_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -252,18 +256,22 @@ class Trainer:
             )
         return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)
 
-    def _compiled(self, n_samples, batch_size):
+    def _compiled(self, n_samples, batch_size, steps_taken):
         """Whether this epoch runs in the compiled loop.
 
-        'auto' compiles only where it pays: numba must be installed and the
-        epoch must take many steps (each small step costs the interpreter far
-        more than the arithmetic), so small fits never wait for a compilation.
+        'auto' compiles only where it pays: numba must be installed, and the
+        epoch must take many steps, or (``streaming``) the stream must have
+        taken many already, since each small step costs the interpreter far
+        more than the arithmetic. Small fits never wait for a compilation.
         """
         if self.engine == "numpy" or self.verbose >= 2:  # per-batch lines come from Python
             return False
         if self.engine == "numba":
             return True
-        return n_samples // batch_size >= AUTO_COMPILE_STEPS and numba_available()
+        long_run = n_samples // batch_size >= AUTO_COMPILE_STEPS or (
+            self.streaming and steps_taken >= AUTO_COMPILE_STEPS
+        )
+        return long_run and numba_available()
 
     def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
         theta, opt, penalty = state.theta, self.optimizer, self.penalty

@@ -103,6 +103,15 @@ def test_auto_engine_compiles_only_long_epochs(monkeypatch):
     assert not calls  # 94 steps: NumPy, no compilation
     GDRegressor(batch_size=1, max_iter=1, optimizer="sgd", learning_rate=1e-3).fit(X, y)
     assert calls  # 3000 steps: compiled
+    calls.clear()
+    stream = GDRegressor(batch_size=10)
+    for start in range(0, 3000, 10):  # 300 calls of one step: a short stream
+        stream.partial_fit(X[start : start + 10], y[start : start + 10])
+    assert not calls
+    for _ in range(6):  # past 2000 steps the stream runs compiled
+        for start in range(0, 3000, 10):
+            stream.partial_fit(X[start : start + 10], y[start : start + 10])
+    assert stream.t_ == 2100 and len(calls) == 100
 
 
 def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch):
