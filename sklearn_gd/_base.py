@@ -151,13 +151,14 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """The Loss object for this problem (after the target is encoded)."""
         raise NotImplementedError
 
-    def _encode_target(self, y, *, first, classes=None):
-        """Encode ``y`` as an ``(n, K)`` float matrix; set up ``classes_`` when ``first``."""
-        raise NotImplementedError
+    def _encode_target(self, y, sample_weight, dtype, *, first, partial, classes=None):
+        """``(Y, sample_weight)``: ``y`` as an ``(n, K)`` matrix of ``dtype``, and the
+        final weights (the classifier folds in ``class_weight``).
 
-    def _sample_weight(self, y, sample_weight):
-        """Final per-sample weights (the classifier folds in ``class_weight``)."""
-        return sample_weight
+        ``first`` sets up what the target fixes (``classes_``, the number of
+        outputs); ``partial`` says the call is ``partial_fit``.
+        """
+        raise NotImplementedError
 
     def _validation_split(self, n_samples, y, rng):
         """Indices ``(train, validation)`` for early stopping."""
@@ -205,7 +206,6 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             raise
         if hasattr(X, "format") and X.format != "csr":
             X = X.tocsr()
-        self._dtype = X.dtype  # the target is encoded in the precision of X
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         if not sample_weight.sum() > 0:
             raise ValueError(
@@ -257,8 +257,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         self._check_params()
         warm = self.warm_start and hasattr(self, "_state")
         X, y, sample_weight = self._check_data(X, y, sample_weight, reset=not warm)
-        Y = self._encode_target(y, first=True)
-        sw = self._sample_weight(y, sample_weight)
+        Y, sw = self._encode_target(y, sample_weight, X.dtype, first=True, partial=False)
         loss = self._make_loss()
         trainer = self._trainer(loss, X.shape[0])
         rng = check_random_state(self.random_state)
@@ -354,8 +353,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if first:
             self._check_params()
         X, y, sample_weight = self._check_data(X, y, sample_weight, reset=first)
-        Y = self._encode_target(y, first=first, classes=classes)
-        sw = self._sample_weight(y, sample_weight)
+        Y, sw = self._encode_target(
+            y, sample_weight, X.dtype, first=first, partial=True, classes=classes
+        )
         loss = self._make_loss()
         trainer = self._trainer(loss, X.shape[0], streaming=True)
         if first:

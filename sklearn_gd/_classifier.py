@@ -207,14 +207,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     # --- target encoding ------------------------------------------------------------
 
-    def _encode_target(self, y, *, first, classes=None):
+    def _encode_target(self, y, sample_weight, dtype, *, first, partial, classes=None):
         if first:
             # Later partial_fit calls check labels against classes_ below,
             # which also rejects continuous targets, at a fraction of the cost.
             check_classification_targets(y)
             if classes is not None:
                 self.classes_ = np.unique(classes)
-            elif self._partial:
+            elif partial:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit: "
                     "the full list of labels the stream can contain."
@@ -241,23 +241,23 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"y contains labels not in classes: {unseen.tolist()!r}; the "
                 f"known classes are {self.classes_.tolist()!r}."
             )
-        self._y_index = index
         n_classes = len(self.classes_)
         if n_classes == 2:
-            Y = np.where(self._y_index == 1, 1.0, -1.0)[:, None]
+            Y = np.where(index == 1, 1.0, -1.0)[:, None]
         else:
-            Y = np.eye(n_classes)[self._y_index]
+            Y = np.eye(n_classes)[index]
             if self.loss != "log_loss":
                 Y = 2.0 * Y - 1.0
-        return Y.astype(self._dtype, copy=False)
+        return Y.astype(dtype, copy=False), self._class_weighted(y, index, sample_weight, partial)
 
     def _make_loss(self):
         return classification_loss(self.loss, len(self.classes_))
 
-    def _sample_weight(self, y, sample_weight):
+    def _class_weighted(self, y, index, sample_weight, partial):
+        """``sample_weight`` times the weight of each row's class (``index`` into ``classes_``)."""
         if self.class_weight is None:
             return sample_weight
-        if self.class_weight == "balanced" and self._partial:
+        if self.class_weight == "balanced" and partial:
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: it needs "
                 "the class frequencies of the whole training set, which a stream "
@@ -272,7 +272,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
                     f"the classes are {self.classes_.tolist()!r}."
                 )
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        return sample_weight * weights[self._y_index].astype(sample_weight.dtype)
+        return sample_weight * weights[index].astype(sample_weight.dtype)
 
     def _validation_split(self, n_samples, y, rng):
         try:
@@ -312,7 +312,6 @@ class GDClassifier(ClassifierMixin, BaseGD):
         -------
         self : object
         """
-        self._partial = False
         return super().fit(X, y, sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -330,7 +329,6 @@ class GDClassifier(ClassifierMixin, BaseGD):
         -------
         self : object
         """
-        self._partial = True
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
     def decision_function(self, X):

@@ -208,7 +208,7 @@ class GDRegressor(RegressorMixin, BaseGD):
     def _make_loss(self):
         return REGRESSION_LOSSES[self.loss](epsilon=self.epsilon, quantile=self.quantile)
 
-    def _encode_target(self, y, *, first, classes=None):
+    def _encode_target(self, y, sample_weight, dtype, *, first, partial, classes=None):
         if first:
             self._single_output = y.ndim == 1
         elif (y.ndim == 1) != self._single_output or (
@@ -220,7 +220,8 @@ class GDRegressor(RegressorMixin, BaseGD):
             )
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires y >= 0; y has negative values.")
-        Y = np.asarray(y, dtype=self._dtype).reshape(len(y), -1)
+        # Train in the precision of X.
+        Y = np.asarray(y, dtype=dtype).reshape(len(y), -1)
         # Largest deviation from the mean: no squares to underflow.
         spread = np.abs(Y - Y.mean(axis=0)).max(axis=0).min()
         if (
@@ -238,8 +239,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                 UserWarning,
                 stacklevel=4,
             )
-        # Train in the precision of X (set by the caller through dtype).
-        return Y
+        return Y, sample_weight
 
     def _validation_split(self, n_samples, y, rng):
         return train_test_split(
