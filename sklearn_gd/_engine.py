@@ -105,6 +105,16 @@ def _largest_eigenvalue(X, sw, fit_intercept, n_iter=20, max_rows=1000):
     return lam
 
 
+def bound_factor(m, nb, n, lam, curvature, reference):
+    """How much to scale a step so that it stays within ``1 / L_B`` (see ``_step_bound``).
+
+    ``m`` is the batch's weighted mean of ``||x~_i||^2``, ``nb`` its rows out of
+    ``n``. Shared by the NumPy loop and the compiled loop.
+    """
+    spread = lam if nb == n else min(m, lam + m / nb)
+    return min(1.0, 1.0 / (curvature * spread * reference))
+
+
 class Trainer:
     """The resolved training rules of one estimator: loss, optimizer, schedule...
 
@@ -160,6 +170,7 @@ class Trainer:
         self.engine = engine
         self.verbose = verbose
         self.streaming = streaming
+        self._bound = None  # (X, sw, bound): the step bound depends on the data only
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -230,7 +241,9 @@ class Trainer:
         positions = state.epoch + (starts // b) / -(-n // b)
         lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
-        bound = self._step_bound(X, sw)
+        if self._bound is None or self._bound[0] is not X or self._bound[1] is not sw:
+            self._bound = (X, sw, self._step_bound(X, sw))
+        bound = self._bound[2]
         mean_weight = float(sw.sum()) / n
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         parts = np.array_split(np.arange(len(starts)), progress.segments if progress else 1)
@@ -304,9 +317,7 @@ class Trainer:
             if bound is not None:
                 sq, lam, curvature, reference = bound
                 m = float(swb @ sq[rows]) / total
-                nb = len(swb)
-                spread = lam if nb == len(sw) else min(m, lam + m / nb)
-                lr *= min(1.0, 1.0 / (curvature * spread * reference))
+                lr *= bound_factor(m, len(swb), len(sw), lam, curvature, reference)
             state.t += 1
             opt.step(theta, grad, state.opt_state, lr, state.t)
             if decay:
@@ -335,6 +346,7 @@ class Trainer:
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         if order is None:
             order = np.arange(X.shape[0])
+        # No bound: curvature 0 switches it off in the loop (sq is then unused).
         sq, lam, curvature, reference = bound if bound is not None else (sw, 0.0, 0.0, 1.0)
         avg = state.avg if state.avg is not None else state.theta
         loss_sum, state.t, state.n_avg = loop(

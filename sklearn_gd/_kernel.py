@@ -111,8 +111,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             for j in range(nb):
                 m += swb[j] * sq[order[s + j]]
             m /= total
-            spread = lam if nb == n else min(m, lam + m / nb)
-            lr *= min(1.0, 1.0 / (curvature * spread * reference))
+            lr *= bound_factor_fn(m, nb, n, lam, curvature, reference)
         t += 1
         rule_fn(theta, grad, slots, lr, t, hyper)
         if decay != 0.0:
@@ -133,6 +132,7 @@ from numba import njit
 from sklearn_gd._kernel import prepare_numba
 from sklearn_gd.losses import {value} as _value, {gradient} as _gradient
 from sklearn_gd.optimizers import {rule} as _rule, {effective} as _effective
+from sklearn_gd._engine import bound_factor as _bound_factor
 from sklearn_gd.penalties import soft_threshold as _prox
 
 prepare_numba()
@@ -141,6 +141,7 @@ gradient_fn = njit(cache=True)(_gradient)
 rule_fn = njit(cache=True)(_rule)
 effective_fn = njit(cache=True)(_effective)
 prox_fn = njit(cache=True)(_prox)
+bound_factor_fn = njit(cache=True)(_bound_factor)
 """
 
 
