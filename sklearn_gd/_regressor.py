@@ -264,11 +264,6 @@ class GDRegressor(RegressorMixin, BaseGD):
             attributes["coef_"] = attributes["coef_"][0]
         return attributes
 
-    def fit(self, X, y, sample_weight=None):
-        return super().fit(X, y, sample_weight)
-
-    fit.__doc__ = BaseGD.fit.__doc__
-
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current state.
 
