@@ -209,7 +209,10 @@ class Trainer:
             sq = np.full_like(sq, sq[sw > 0].max())
         first = self.schedule.rates(self.learning_rate, np.array([1]), np.zeros(1), self.context)
         reference = max(self.learning_rate, float(first[0]))
-        lam = _largest_eigenvalue(X, sw, self.fit_intercept)
+        n = X.shape[0]
+        # One-row batches are bounded by their own norm alone (m_B < lambda + m_B).
+        one_row = self.batch_size_for(n) == 1 and n > 1
+        lam = np.inf if one_row else _largest_eigenvalue(X, sw, self.fit_intercept)
         return sq, lam, self.loss.curvature, reference
 
     def batch_size_for(self, n_samples):
@@ -336,13 +339,11 @@ class Trainer:
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
         is_sparse = sparse.issparse(X)
+        loss, opt = type(self.loss), type(self.optimizer)
         loop = compiled_loop(
-            type(self.loss).value_function,
-            type(self.loss).gradient_function,
-            type(self.optimizer).rule,
-            type(self.optimizer).effective,
-            is_sparse,
-        )
+            loss.value_function, loss.gradient_function, loss.rowwise,
+            opt.rule, opt.effective, len(opt.slots), is_sparse,
+        )  # fmt: skip
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         if order is None:
             order = np.arange(X.shape[0])

@@ -28,9 +28,19 @@ import numpy as np
 
 from . import losses, optimizers
 
+# Rows come in shuffled order, so each is a cache miss: ``fetch`` asks for the
+# row ``AHEAD`` places on while this one is worked on. Only the row products may
+# be reassociated (vectorised), as BLAS does; the loss and the rules keep IEEE
+# semantics (NaN and inf must still show divergence).
 _ROW_OPS = {
     "dense": """
 @njit(cache=True, inline="always")
+def fetch_row(X, i, d):
+    for f in range(0, d, 8):
+        prefetch(X, (i, f))
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def dot(X, i, theta, k, d):
     s = 0.0
     for f in range(d):
@@ -38,13 +48,26 @@ def dot(X, i, theta, k, d):
     return s
 
 
-@njit(cache=True, inline="always")
-def axpy(X, i, a, grad, k, d):
-    for f in range(d):
-        grad[k, f] += a * X[i, f]
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def axpy(X, i, a, grad, k, d, first):
+    if first:
+        for f in range(d):
+            grad[k, f] = a * X[i, f]
+    else:
+        for f in range(d):
+            grad[k, f] += a * X[i, f]
 """,
     "csr": """
 @njit(cache=True, inline="always")
+def fetch_row(X, i, d):
+    data, indices, indptr = X
+    p = indptr[i]
+    if p < data.shape[0]:
+        prefetch(data, p)
+        prefetch(indices, p)
+
+
+@njit(cache=True)
 def dot(X, i, theta, k, d):
     data, indices, indptr = X
     s = 0.0
@@ -53,13 +76,86 @@ def dot(X, i, theta, k, d):
     return s
 
 
-@njit(cache=True, inline="always")
-def axpy(X, i, a, grad, k, d):
+@njit(cache=True)
+def axpy(X, i, a, grad, k, d, first):
     data, indices, indptr = X
+    if first:
+        grad[k, :d] = 0.0
     for p in range(indptr[i], indptr[i + 1]):
         grad[k, indices[p]] += a * data[p]
 """,
 }
+
+# ``fetch`` asks for everything the loop reads of row ``i``.
+_FETCH = """
+@njit(cache=True, inline="always")
+def fetch(X, Y, sw, sq, i, d):
+    fetch_row(X, i, d)
+    prefetch(Y, (i, 0))
+    prefetch(sw, i)
+    prefetch(sq, i)
+"""
+
+# The loss of the batch ``order[s:s + nb]`` (weighted sum), writing
+# ``sw * dloss/draw / total`` per row and output into ``dloss``: elementwise
+# losses one number at a time...
+_BATCH_LOSS = {
+    False: """
+@njit(cache=True, inline="always")
+def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, dloss):
+    value = 0.0
+    for j in range(nb):
+        if s + j + AHEAD < order.shape[0]:
+            fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
+        i = order[s + j]
+        for k in range(theta.shape[0]):
+            raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            value += sw[i] * value_fn(Y[i, k], raw, param)
+            dloss[j, k] = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+    return value
+""",
+    # ... and row-wise ones (softmax) on the batch's gathered rows.
+    True: """
+@njit(cache=True, inline="always")
+def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, dloss):
+    K = theta.shape[0]
+    raw = np.empty((nb, K), dtype=theta.dtype)
+    Yb = np.empty((nb, K), dtype=Y.dtype)
+    swb = np.empty(nb, dtype=sw.dtype)
+    for j in range(nb):
+        if s + j + AHEAD < order.shape[0]:
+            fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
+        i = order[s + j]
+        swb[j] = sw[i]
+        for k in range(K):
+            Yb[j, k] = Y[i, k]
+            raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+    gradient = gradient_fn(Yb, raw, param)
+    for j in range(nb):
+        for k in range(K):
+            dloss[j, k] = gradient[j, k] * (swb[j] / total)
+    return (swb * value_fn(Yb, raw, param)).sum()
+""",
+}
+
+# One optimizer step, one coordinate at a time: the rule, AdamW's decay and the
+# L1 prox (never on the intercept column ``d``). ``{read}`` and ``{write}`` move
+# the coordinate's slots in and out of the rule's tuple. ``t`` is a float, as
+# in Python, so that ``beta ** t`` is one ``pow`` hoisted out of the loop.
+_UPDATE = """
+@njit(cache=True, inline="always")
+def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
+    for k in range(theta.shape[0]):
+        for f in range(d + 1):
+            value, new = rule_fn(theta[k, f], grad[k, f], {read}, lr, t, hyper)
+            {write}
+            if f < d:
+                if decay != 0.0:
+                    value *= 1.0 - lr * decay
+                if l1 != 0.0:
+                    value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
+            theta[k, f] = value
+"""
 
 # The batch loop of ``Trainer._numpy_loop``, with rows read in place.
 _LOOP = """
@@ -69,59 +165,46 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
          avg, average_start, t, n_avg):
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
-    step = np.empty_like(theta)
-    raw_buf = np.empty((b, K), dtype=theta.dtype)
-    Y_buf = np.empty((b, K), dtype=Y.dtype)
-    sw_buf = np.empty(b, dtype=sw.dtype)
+    dloss = np.empty((b, K), dtype=theta.dtype)
     loss_sum = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
-        raw, Yb, swb = raw_buf[:nb], Y_buf[:nb], sw_buf[:nb]
-        for j in range(nb):
-            i = order[s + j]
-            swb[j] = sw[i]
-            for k in range(K):
-                Yb[j, k] = Y[i, k]
-                raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-        values = value_fn(Yb, raw, param)
-        for j in range(nb):
-            loss_sum += swb[j] * values[j]
         total = nb * mean_weight
-        dloss = gradient_fn(Yb, raw, param)
-        grad[:] = 0.0
-        for j in range(nb):
-            i = order[s + j]
-            for k in range(K):
-                a = dloss[j, k] * swb[j] / total
-                axpy(X, i, a, grad, k, d)
-                if fit_intercept:
-                    grad[k, d] += a
-        if l2 != 0.0:
-            for k in range(K):
+        loss_sum += batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param,
+                               total, dloss)
+        for k in range(K):
+            for j in range(nb):
+                axpy(X, order[s + j], dloss[j, k], grad, k, d, j == 0)
+            intercept = 0.0
+            for j in range(nb):
+                intercept += dloss[j, k]
+            grad[k, d] = intercept if fit_intercept else 0.0
+            if l2 != 0.0:
                 for f in range(d):
                     grad[k, f] += l2 * theta[k, f]
         if clip_norm > 0.0:
-            norm = np.sqrt((grad * grad).sum())
+            norm = 0.0
+            for k in range(K):
+                for f in range(d + 1):
+                    norm += grad[k, f] * grad[k, f]
+            norm = np.sqrt(norm)
             if norm > clip_norm:
                 grad *= clip_norm / norm
         lr = lrs[kb]
         if curvature > 0.0:
             m = 0.0
             for j in range(nb):
-                m += swb[j] * sq[order[s + j]]
+                m += sw[order[s + j]] * sq[order[s + j]]
             m /= total
             lr *= bound_factor_fn(m, nb, n, lam, curvature, reference)
         t += 1
-        rule_fn(theta, grad, slots, lr, t, hyper)
-        if decay != 0.0:
-            theta[:, :d] *= 1.0 - lr * decay
-        if l1 != 0.0:
-            effective_fn(slots, lr, t, hyper, step)
-            prox_fn(theta[:, :d], l1 * step[:, :d])
+        update(theta, grad, slots, lr, float(t), hyper, d, decay, l1)
         if average_start > 0 and t >= average_start:
             n_avg += 1
-            avg += (theta - avg) / n_avg
+            for k in range(K):
+                for f in range(d + 1):
+                    avg[k, f] += (theta[k, f] - avg[k, f]) / n_avg
     return loss_sum, t, n_avg
 """
 
@@ -135,13 +218,14 @@ from sklearn_gd.optimizers import {rule} as _rule, {effective} as _effective
 from sklearn_gd._engine import bound_factor as _bound_factor
 from sklearn_gd.penalties import soft_threshold as _prox
 
-prepare_numba()
-value_fn = njit(cache=True)(_value)
-gradient_fn = njit(cache=True)(_gradient)
-rule_fn = njit(cache=True)(_rule)
-effective_fn = njit(cache=True)(_effective)
-prox_fn = njit(cache=True)(_prox)
-bound_factor_fn = njit(cache=True)(_bound_factor)
+prefetch = prepare_numba()
+AHEAD = 4
+value_fn = njit(cache=True, inline="always")(_value)
+gradient_fn = njit(cache=True, inline="always")(_gradient)
+rule_fn = njit(cache=True, inline="always")(_rule)
+effective_fn = njit(cache=True, inline="always")(_effective)
+prox_fn = njit(cache=True, inline="always")(_prox)
+bound_factor_fn = njit(cache=True, inline="always")(_bound_factor)
 """
 
 
@@ -152,9 +236,13 @@ def numba_available():
 
 @cache
 def prepare_numba():
-    """Import numba and teach it the few helpers the loss and rule functions call."""
+    """Import numba, teach it the few helpers the loss and rule functions call, and
+    return ``prefetch(array, index)``, a cache hint for the address of one item."""
     try:
-        from numba.extending import overload, register_jitable
+        from llvmlite import ir
+        from numba import types
+        from numba.core import cgutils
+        from numba.extending import intrinsic, overload, register_jitable
     except ImportError as exc:
         raise ImportError(
             "engine='numba' needs numba, an optional extra: pip install 'sklearn-gd[fast]'"
@@ -170,7 +258,35 @@ def prepare_numba():
 
         return impl
 
+    @overload(losses.where)
+    def _where(condition, x, y):  # numba's np.where makes a 0-d array of numbers
+        if isinstance(condition, types.Array):
+            return lambda condition, x, y: np.where(condition, x, y)
+        return lambda condition, x, y: x if condition else y
+
     register_jitable(optimizers._moments)
+
+    @intrinsic
+    def prefetch(typingctx, array, index):
+        def codegen(context, builder, signature, args):
+            array_type, index_type = signature.args
+            indices = cgutils.unpack_tuple(builder, args[1]) if isinstance(
+                index_type, types.BaseTuple) else [args[1]]  # fmt: skip
+            data = context.make_array(array_type)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, array_type, data, indices,
+                                           wraparound=False)  # fmt: skip
+            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                "llvm.prefetch.p0i8",
+            )  # fmt: skip
+            # read, keep in all cache levels, data cache
+            builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+            return context.get_dummy_value()
+
+        return types.void(array, index), codegen
+
+    return prefetch
 
 
 def _cache_dir():
@@ -186,7 +302,8 @@ def _cache_dir():
 
 
 @cache
-def compiled_loop(value_function, gradient_function, rule, effective, sparse):
+def compiled_loop(value_function, gradient_function, rowwise, rule, effective, n_slots,
+                  sparse):  # fmt: skip
     """The compiled batch loop for one loss, one update rule and one input format."""
     prepare_numba()
     names = dict(
@@ -196,7 +313,12 @@ def compiled_loop(value_function, gradient_function, rule, effective, sparse):
         effective=effective.__name__,
     )
     fmt = "csr" if sparse else "dense"
-    source = _HEADER.format(**names) + _ROW_OPS[fmt] + _LOOP
+    read = "(" + "".join(f"slots[{i}][k, f], " for i in range(n_slots)) + ")"
+    write = "\n            ".join(f"slots[{i}][k, f] = new[{i}]" for i in range(n_slots))
+    update = _UPDATE.format(read=read, write=write or "pass")
+    source = "".join(
+        [_HEADER.format(**names), _ROW_OPS[fmt], _FETCH, _BATCH_LOSS[rowwise], update, _LOOP]
+    )
     from . import __version__
 
     stem = "_".join([*names.values(), fmt, __version__.replace(".", "_")])

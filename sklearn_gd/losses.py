@@ -11,6 +11,9 @@ Each loss's math is a pair of module-level functions ``value(y, raw, param)``
 and ``gradient(y, raw, param)`` written with NumPy operations that numba also
 compiles, so the optional compiled loop (``_kernel.py``) runs the very same
 code. ``param`` is the loss's one hyperparameter (``epsilon`` or ``quantile``).
+The functions are elementwise, so the compiled loop calls them on single
+numbers and allocates nothing per row; a loss that couples its outputs
+(softmax) sets ``rowwise`` and takes whole rows instead.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
 one-hot (multinomial). Definitions follow scikit-learn so that our objective
@@ -34,11 +37,17 @@ def row_max(raw):
     return raw.max(axis=1, keepdims=True)
 
 
+def where(condition, x, y):
+    """``np.where``; the compiled loop has a scalar version (numba's returns an array)."""
+    return np.where(condition, x, y)
+
+
 # --- the math, as plain functions --------------------------------------------------
+# Elementwise: ``y`` and ``raw`` may be arrays or single numbers.
 
 
 def squared_error_value(y, raw, param):
-    return (0.5 * (raw - y) ** 2).sum(axis=1)
+    return 0.5 * (raw - y) ** 2
 
 
 def squared_error_gradient(y, raw, param):
@@ -47,15 +56,15 @@ def squared_error_gradient(y, raw, param):
 
 def huber_value(y, raw, eps):
     r = np.abs(raw - y)
-    return np.where(r <= eps, 0.5 * r**2, eps * (r - 0.5 * eps)).sum(axis=1)
+    return where(r <= eps, 0.5 * r**2, eps * (r - 0.5 * eps))
 
 
 def huber_gradient(y, raw, eps):
-    return np.clip(raw - y, -eps, eps)
+    return np.minimum(np.maximum(raw - y, -eps), eps)
 
 
 def epsilon_insensitive_value(y, raw, eps):
-    return np.maximum(np.abs(raw - y) - eps, 0.0).sum(axis=1)
+    return np.maximum(np.abs(raw - y) - eps, 0.0)
 
 
 def epsilon_insensitive_gradient(y, raw, eps):
@@ -64,7 +73,7 @@ def epsilon_insensitive_gradient(y, raw, eps):
 
 
 def squared_epsilon_insensitive_value(y, raw, eps):
-    return (np.maximum(np.abs(raw - y) - eps, 0.0) ** 2).sum(axis=1)
+    return np.maximum(np.abs(raw - y) - eps, 0.0) ** 2
 
 
 def squared_epsilon_insensitive_gradient(y, raw, eps):
@@ -73,7 +82,7 @@ def squared_epsilon_insensitive_gradient(y, raw, eps):
 
 
 def absolute_error_value(y, raw, param):
-    return np.abs(raw - y).sum(axis=1)
+    return np.abs(raw - y)
 
 
 def absolute_error_gradient(y, raw, param):
@@ -82,16 +91,16 @@ def absolute_error_gradient(y, raw, param):
 
 def quantile_value(y, raw, q):
     r = y - raw
-    return np.where(r > 0, q * r, (q - 1.0) * r).sum(axis=1)
+    return where(r > 0, q * r, (q - 1.0) * r)
 
 
 def quantile_gradient(y, raw, q):
-    return np.where(y > raw, -q, 1.0 - q)
+    return where(y > raw, -q, 1.0 - q)
 
 
 def poisson_value(y, raw, param):
     # y * log(y) - y makes it the half deviance (zero at a perfect fit).
-    return (np.exp(raw) - y * raw + y * np.log(y + (y == 0)) - y).sum(axis=1)
+    return np.exp(raw) - y * raw + y * np.log(y + (y == 0)) - y
 
 
 def poisson_gradient(y, raw, param):
@@ -99,11 +108,49 @@ def poisson_gradient(y, raw, param):
 
 
 def binary_log_value(y, raw, param):
-    return np.logaddexp(0.0, -y * raw).sum(axis=1)
+    return np.logaddexp(0.0, -y * raw)
 
 
 def binary_log_gradient(y, raw, param):
     return -y / (1.0 + np.exp(y * raw))
+
+
+def hinge_value(y, raw, param):
+    return np.maximum(1.0 - y * raw, 0.0)
+
+
+def hinge_gradient(y, raw, param):
+    return -y * (y * raw < 1.0)
+
+
+def perceptron_value(y, raw, param):
+    return np.maximum(-y * raw, 0.0)
+
+
+def perceptron_gradient(y, raw, param):
+    return -y * (y * raw <= 0.0)
+
+
+def squared_hinge_value(y, raw, param):
+    return np.maximum(1.0 - y * raw, 0.0) ** 2
+
+
+def squared_hinge_gradient(y, raw, param):
+    return -2.0 * y * np.maximum(1.0 - y * raw, 0.0)
+
+
+def modified_huber_value(y, raw, param):
+    z = y * raw
+    return where(z >= -1.0, np.maximum(1.0 - z, 0.0) ** 2, -4.0 * z)
+
+
+def modified_huber_gradient(y, raw, param):
+    z = y * raw
+    return where(z >= -1.0, -2.0 * y * np.maximum(1.0 - z, 0.0), -4.0 * y)
+
+
+# Row-wise (softmax couples the outputs): ``y`` and ``raw`` are
+# ``(n_samples, n_outputs)`` arrays and the value is one number per row.
 
 
 def multinomial_value(y, raw, param):
@@ -115,40 +162,6 @@ def multinomial_value(y, raw, param):
 def multinomial_gradient(y, raw, param):
     e = np.exp(raw - row_max(raw))
     return e / np.expand_dims(e.sum(axis=1), 1) - y
-
-
-def hinge_value(y, raw, param):
-    return np.maximum(1.0 - y * raw, 0.0).sum(axis=1)
-
-
-def hinge_gradient(y, raw, param):
-    return -y * (y * raw < 1.0)
-
-
-def perceptron_value(y, raw, param):
-    return np.maximum(-y * raw, 0.0).sum(axis=1)
-
-
-def perceptron_gradient(y, raw, param):
-    return -y * (y * raw <= 0.0)
-
-
-def squared_hinge_value(y, raw, param):
-    return (np.maximum(1.0 - y * raw, 0.0) ** 2).sum(axis=1)
-
-
-def squared_hinge_gradient(y, raw, param):
-    return -2.0 * y * np.maximum(1.0 - y * raw, 0.0)
-
-
-def modified_huber_value(y, raw, param):
-    z = y * raw
-    return np.where(z >= -1.0, np.maximum(1.0 - z, 0.0) ** 2, -4.0 * z).sum(axis=1)
-
-
-def modified_huber_gradient(y, raw, param):
-    z = y * raw
-    return np.where(z >= -1.0, -2.0 * y * np.maximum(1.0 - z, 0.0), -4.0 * y)
 
 
 # --- the classes ---------------------------------------------------------------------
@@ -177,6 +190,7 @@ class Loss:
 
     value_function = None
     gradient_function = None
+    rowwise = False
     curvature = None
     inverse_link = None
 
@@ -191,7 +205,8 @@ class Loss:
 
     def value(self, y, raw):
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
-        return type(self).value_function(y, raw, self.param)
+        value = type(self).value_function(y, raw, self.param)
+        return value if self.rowwise else value.sum(axis=1)
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
@@ -301,6 +316,7 @@ class MultinomialLogLoss(Loss):
 
     value_function = multinomial_value
     gradient_function = multinomial_gradient
+    rowwise = True
     curvature = 0.5
 
     def baseline(self, y, sw):

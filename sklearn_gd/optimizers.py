@@ -8,11 +8,13 @@ it: ``init`` returns a tuple of arrays (the slots), and ``step`` updates
 1-based step count ``t``. An optimizer object passed to an estimator is never
 modified by training.
 
-The math of each rule is a pair of module-level functions with one signature,
-``rule(theta, grad, slots, lr, t, hyper)`` and
-``effective(slots, lr, t, hyper, out)``, where ``hyper`` is the tuple of the
-hyperparameters in ``hyper_names`` order. NumPy runs them as they are; the
-optional compiled loop (``_kernel.py``) compiles the same functions.
+The math of each rule is a pair of pure elementwise functions with one
+signature, ``rule(theta, grad, slots, lr, t, hyper) -> (theta, slots)`` and
+``effective(slots, lr, t, hyper) -> step``, where ``slots`` is a tuple like the
+state and ``hyper`` the tuple of the hyperparameters in ``hyper_names`` order.
+NumPy runs them on whole arrays; the optional compiled loop (``_kernel.py``)
+compiles the same functions and runs them one coordinate at a time, so a step
+allocates nothing.
 
 To add an optimizer: its two functions, a class naming its ``slots``,
 ``hyper_names`` and functions, and one line in ``OPTIMIZERS``.
@@ -60,7 +62,10 @@ class Optimizer(BaseEstimator):
 
     def step(self, theta, grad, state, lr, t):
         """Update ``theta`` and ``state`` in place."""
-        self.rule(theta, grad, state, lr, t, self.hyper)
+        new_theta, new_state = self.rule(theta, grad, state, lr, t, self.hyper)
+        theta[...] = new_theta
+        for slot, new in zip(state, new_state, strict=True):
+            slot[...] = new
 
     def effective_step(self, state, lr, t, out):
         """Write into ``out`` the per-coordinate step ``D`` with ``update = D * grad``
@@ -69,7 +74,7 @@ class Optimizer(BaseEstimator):
         The L1 proximal step thresholds by ``l1 * D``, which keeps the fixed
         point at the exact L1-penalised optimum.
         """
-        self.effective(state, lr, t, self.hyper, out)
+        out[...] = self.effective(state, lr, t, self.hyper)
         return out
 
     @property
@@ -79,99 +84,92 @@ class Optimizer(BaseEstimator):
 
 
 # --- the rules, as plain functions ------------------------------------------------
+# Elementwise: every argument but ``hyper`` and ``t`` may be an array or a number.
 
 
 def sgd_rule(theta, grad, slots, lr, t, hyper):
     """``theta -= lr * g``."""
-    theta -= lr * grad
+    return theta - lr * grad, slots
 
 
-def sgd_effective(slots, lr, t, hyper, out):
-    out[...] = lr
+def sgd_effective(slots, lr, t, hyper):
+    return lr
 
 
 def momentum_rule(theta, grad, slots, lr, t, hyper):
     """Heavy ball (Polyak 1964): ``v = mu * v + g; theta -= lr * v``."""
-    velocity = slots[0]
-    velocity *= hyper[0]
-    velocity += grad
-    theta -= lr * velocity
+    (velocity,) = slots
+    velocity = hyper[0] * velocity + grad
+    return theta - lr * velocity, (velocity,)
 
 
 def nesterov_rule(theta, grad, slots, lr, t, hyper):
     """Nesterov momentum (Sutskever et al. 2013): ``v = mu*v + g; theta -= lr*(g + mu*v)``."""
-    velocity = slots[0]
-    velocity *= hyper[0]
-    velocity += grad
-    theta -= lr * (grad + hyper[0] * velocity)
+    (velocity,) = slots
+    velocity = hyper[0] * velocity + grad
+    return theta - lr * (grad + hyper[0] * velocity), (velocity,)
 
 
-def momentum_effective(slots, lr, t, hyper, out):
-    out[...] = lr / (1.0 - hyper[0])
+def momentum_effective(slots, lr, t, hyper):
+    return lr / (1.0 - hyper[0])
 
 
 def adagrad_rule(theta, grad, slots, lr, t, hyper):
     """AdaGrad (Duchi et al. 2011): ``G += g**2; theta -= lr * g / (sqrt(G) + eps)``."""
-    accumulator = slots[0]
-    accumulator += grad * grad
-    theta -= lr * grad / (np.sqrt(accumulator) + hyper[0])
+    accumulator = slots[0] + grad * grad
+    return theta - lr * grad / (np.sqrt(accumulator) + hyper[0]), (accumulator,)
 
 
-def adagrad_effective(slots, lr, t, hyper, out):
-    out[...] = lr / (np.sqrt(slots[0]) + hyper[0])
+def adagrad_effective(slots, lr, t, hyper):
+    return lr / (np.sqrt(slots[0]) + hyper[0])
 
 
 def rmsprop_rule(theta, grad, slots, lr, t, hyper):
     """RMSProp (Hinton 2012): ``v = rho*v + (1-rho)*g**2; theta -= lr * g / (sqrt(v) + eps)``."""
-    sq_avg = slots[0]
-    sq_avg *= hyper[0]
-    sq_avg += (1.0 - hyper[0]) * grad * grad
-    theta -= lr * grad / (np.sqrt(sq_avg) + hyper[1])
+    rho, eps = hyper
+    sq_avg = rho * slots[0] + (1.0 - rho) * grad * grad
+    return theta - lr * grad / (np.sqrt(sq_avg) + eps), (sq_avg,)
 
 
-def rmsprop_effective(slots, lr, t, hyper, out):
-    out[...] = lr / (np.sqrt(slots[0]) + hyper[1])
+def rmsprop_effective(slots, lr, t, hyper):
+    return lr / (np.sqrt(slots[0]) + hyper[1])
 
 
 def _moments(grad, m, v, beta1, beta2):
-    m *= beta1
-    m += (1.0 - beta1) * grad
-    v *= beta2
-    v += (1.0 - beta2) * grad * grad
+    return beta1 * m + (1.0 - beta1) * grad, beta2 * v + (1.0 - beta2) * grad * grad
 
 
 def adam_rule(theta, grad, slots, lr, t, hyper):
     """Adam (Kingma & Ba 2015) with bias-corrected moments."""
-    m, v = slots[0], slots[1]
-    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
-    _moments(grad, m, v, beta1, beta2)
-    theta -= lr * (m / (1.0 - beta1**t)) / (np.sqrt(v / (1.0 - beta2**t)) + eps)
+    beta1, beta2, eps = hyper
+    m, v = _moments(grad, slots[0], slots[1], beta1, beta2)
+    step = lr * (m / (1.0 - beta1**t)) / (np.sqrt(v / (1.0 - beta2**t)) + eps)
+    return theta - step, (m, v)
 
 
-def adam_effective(slots, lr, t, hyper, out):
-    out[...] = lr / (np.sqrt(slots[1] / (1.0 - hyper[1] ** t)) + hyper[2])
+def adam_effective(slots, lr, t, hyper):
+    return lr / (np.sqrt(slots[1] / (1.0 - hyper[1] ** t)) + hyper[2])
 
 
 def nadam_rule(theta, grad, slots, lr, t, hyper):
     """NAdam (Dozat 2016): Adam with a Nesterov look-ahead on the first moment."""
-    m, v = slots[0], slots[1]
-    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
-    _moments(grad, m, v, beta1, beta2)
+    beta1, beta2, eps = hyper
+    m, v = _moments(grad, slots[0], slots[1], beta1, beta2)
     m_hat = beta1 * m / (1.0 - beta1 ** (t + 1)) + (1.0 - beta1) * grad / (1.0 - beta1**t)
-    theta -= lr * m_hat / (np.sqrt(v / (1.0 - beta2**t)) + eps)
+    return theta - lr * m_hat / (np.sqrt(v / (1.0 - beta2**t)) + eps), (m, v)
 
 
 def amsgrad_rule(theta, grad, slots, lr, t, hyper):
     """AMSGrad (Reddi et al. 2018): Adam with a running maximum of ``v``."""
-    m, v, v_max = slots[0], slots[1], slots[2]
-    beta1, beta2, eps = hyper[0], hyper[1], hyper[2]
-    _moments(grad, m, v, beta1, beta2)
-    v_max[:] = np.maximum(v_max, v)
-    theta -= lr * (m / (1.0 - beta1**t)) / (np.sqrt(v_max / (1.0 - beta2**t)) + eps)
+    beta1, beta2, eps = hyper
+    m, v = _moments(grad, slots[0], slots[1], beta1, beta2)
+    v_max = np.maximum(slots[2], v)
+    step = lr * (m / (1.0 - beta1**t)) / (np.sqrt(v_max / (1.0 - beta2**t)) + eps)
+    return theta - step, (m, v, v_max)
 
 
-def amsgrad_effective(slots, lr, t, hyper, out):
-    out[...] = lr / (np.sqrt(slots[2] / (1.0 - hyper[1] ** t)) + hyper[2])
+def amsgrad_effective(slots, lr, t, hyper):
+    return lr / (np.sqrt(slots[2] / (1.0 - hyper[1] ** t)) + hyper[2])
 
 
 # --- the classes --------------------------------------------------------------------

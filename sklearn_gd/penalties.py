@@ -10,8 +10,8 @@ import numpy as np
 
 
 def soft_threshold(coef, threshold):
-    """``coef <- sign(coef) * max(|coef| - threshold, 0)`` in place (the L1 prox)."""
-    coef[:] = np.sign(coef) * np.maximum(np.abs(coef) - threshold, 0.0)
+    """The L1 prox ``sign(coef) * max(|coef| - threshold, 0)``, elementwise."""
+    return np.sign(coef) * np.maximum(np.abs(coef) - threshold, 0.0)
 
 
 PENALTIES = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": None}
@@ -57,4 +57,4 @@ class Penalty:
         fixed point is the true L1-penalised optimum for every optimizer.
         """
         if self.l1:
-            soft_threshold(coef, self.l1 * step)
+            coef[...] = soft_threshold(coef, self.l1 * step)
