@@ -465,7 +465,10 @@ class _Callbacks:
         if self.root is None:
             return None
         self.state = state
-        self.segments = 10 if n_batches >= LONG_EPOCH_BATCHES else 0
+        # Splitting the epoch costs a few calls into the compiled loop: only
+        # when a callback is there to see the parts.
+        watched = bool(getattr(self.estimator, "_skl_callbacks", None))
+        self.segments = 10 if watched and n_batches >= LONG_EPOCH_BATCHES else 0
         self.epoch = self.root.subcontext(task_name="epoch", max_subtasks=self.segments)
         self.epoch.call_on_fit_task_begin(
             estimator=self.estimator,

@@ -232,6 +232,19 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"partial_fit, {self.classes_!r}."
             )
         index = np.searchsorted(self.classes_, y)
+        if not (first and classes is None):  # classes_ taken from this y knows its labels
+            self._check_known(y, index)
+        n_classes = len(self.classes_)
+        if n_classes == 2:
+            Y = np.where(index == 1, 1.0, -1.0)[:, None]
+        else:
+            Y = np.eye(n_classes)[index]
+            if self.loss != "log_loss":
+                Y = 2.0 * Y - 1.0
+        return Y.astype(dtype, copy=False), self._class_weighted(y, index, sample_weight, partial)
+
+    def _check_known(self, y, index):
+        """Raise if a label of ``y`` (at ``index`` in ``classes_``) is not a class."""
         known = (index < len(self.classes_)) & (
             self.classes_[np.minimum(index, len(self.classes_) - 1)] == y
         )
@@ -241,14 +254,6 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 f"y contains labels not in classes: {unseen.tolist()!r}; the "
                 f"known classes are {self.classes_.tolist()!r}."
             )
-        n_classes = len(self.classes_)
-        if n_classes == 2:
-            Y = np.where(index == 1, 1.0, -1.0)[:, None]
-        else:
-            Y = np.eye(n_classes)[index]
-            if self.loss != "log_loss":
-                Y = 2.0 * Y - 1.0
-        return Y.astype(dtype, copy=False), self._class_weighted(y, index, sample_weight, partial)
 
     def _make_loss(self):
         return classification_loss(self.loss, len(self.classes_))
