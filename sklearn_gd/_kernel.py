@@ -96,14 +96,15 @@ def fetch(X, Y, sw, sq, i, d):
     prefetch(sq, i)
 """
 
-# The loss of the batch ``order[s:s + nb]`` (weighted sum), writing
-# ``sw * dloss/draw / total`` per row and output into ``dloss``: elementwise
-# losses one number at a time...
-_BATCH_LOSS = {
+# The batch ``order[s:s + nb]``: its weighted loss sum is returned and the
+# gradient of its data term (``sum sw * dloss/draw * [x, 1] / total``) written
+# into ``grad``. Elementwise losses take each row once, while it is in cache...
+_BATCH = {
     False: """
 @njit(cache=True, inline="always")
-def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, dloss):
+def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad):
     value = 0.0
+    grad[:, d] = 0.0
     for j in range(nb):
         if s + j + AHEAD < order.shape[0]:
             fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
@@ -111,13 +112,16 @@ def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total
         for k in range(theta.shape[0]):
             raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
             value += sw[i] * value_fn(Y[i, k], raw, param)
-            dloss[j, k] = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+            a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+            axpy(X, i, a, grad, k, d, j == 0)
+            if fit_intercept:
+                grad[k, d] += a
     return value
 """,
-    # ... and row-wise ones (softmax) on the batch's gathered rows.
+    # ... row-wise ones (softmax) take the batch's gathered rows at once.
     True: """
 @njit(cache=True, inline="always")
-def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, dloss):
+def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad):
     K = theta.shape[0]
     raw = np.empty((nb, K), dtype=theta.dtype)
     Yb = np.empty((nb, K), dtype=Y.dtype)
@@ -131,9 +135,13 @@ def batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total
             Yb[j, k] = Y[i, k]
             raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
     gradient = gradient_fn(Yb, raw, param)
+    grad[:, d] = 0.0
     for j in range(nb):
         for k in range(K):
-            dloss[j, k] = gradient[j, k] * (swb[j] / total)
+            a = gradient[j, k] * (swb[j] / total)
+            axpy(X, order[s + j], a, grad, k, d, j == 0)
+            if fit_intercept:
+                grad[k, d] += a
     return (swb * value_fn(Yb, raw, param)).sum()
 """,
 }
@@ -165,22 +173,15 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
          avg, average_start, t, n_avg):
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
-    dloss = np.empty((b, K), dtype=theta.dtype)
     loss_sum = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
         total = nb * mean_weight
-        loss_sum += batch_loss(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param,
-                               total, dloss)
-        for k in range(K):
-            for j in range(nb):
-                axpy(X, order[s + j], dloss[j, k], grad, k, d, j == 0)
-            intercept = 0.0
-            for j in range(nb):
-                intercept += dloss[j, k]
-            grad[k, d] = intercept if fit_intercept else 0.0
-            if l2 != 0.0:
+        loss_sum += batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept,
+                                   param, total, grad)
+        if l2 != 0.0:
+            for k in range(K):
                 for f in range(d):
                     grad[k, f] += l2 * theta[k, f]
         if clip_norm > 0.0:
@@ -317,7 +318,7 @@ def compiled_loop(value_function, gradient_function, rowwise, rule, effective, n
     write = "\n            ".join(f"slots[{i}][k, f] = new[{i}]" for i in range(n_slots))
     update = _UPDATE.format(read=read, write=write or "pass")
     source = "".join(
-        [_HEADER.format(**names), _ROW_OPS[fmt], _FETCH, _BATCH_LOSS[rowwise], update, _LOOP]
+        [_HEADER.format(**names), _ROW_OPS[fmt], _FETCH, _BATCH[rowwise], update, _LOOP]
     )
     from . import __version__
 
