@@ -83,7 +83,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         "restore_best_weights": ["boolean"],
         "scoring": [StrOptions({"loss"}), None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "average": ["boolean", Interval(Integral, 1, None, closed="left")],
+        "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -214,9 +214,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             )
         return X, y, sample_weight
 
+    def _average_start(self, n_samples, batch_size, streaming):
+        """First step of the iterate average; 0 for none.
+
+        ``'auto'`` averages from the second epoch of ``fit`` on when the batches
+        are stochastic: with a constant step they leave the weights in a noise
+        ball around the optimum, which the average shrinks (Polyak-Ruppert),
+        while the first epoch is left to travel. Full batches converge without
+        it, and a stream (``partial_fit``) must follow drift, not average it out.
+        """
+        if self.average == "auto":
+            b = n_samples if batch_size == "full" else batch_size
+            sparse_l1 = self.penalty in ("l1", "elasticnet") and self.alpha > 0
+            if streaming or b >= n_samples or sparse_l1:
+                return 0
+            return -(-n_samples // b) + 1
+        return 0 if self.average is False else int(self.average)
+
     def _trainer(self, loss, n_samples, streaming=False):
         schedule = resolve_schedule(self.schedule)
-        average_start = 0 if self.average is False else int(self.average)
+        batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return Trainer(
             loss=loss,
             optimizer=resolve_optimizer(self.optimizer),
@@ -224,11 +241,12 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             context=ScheduleContext(self.max_iter, self.alpha, loss),
             penalty=Penalty(self.penalty, self.alpha, self.l1_ratio),
             learning_rate=self.learning_rate,
-            batch_size=auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size,
+            batch_size=batch_size,
             fit_intercept=self.fit_intercept,
             shuffle=self.shuffle,
             clip_norm=self.clip_norm,
-            average_start=average_start,
+            average_start=self._average_start(n_samples, batch_size, streaming),
+            average_per_epoch=self.average == "auto",
             engine=self.engine,
             verbose=self.verbose,
             streaming=streaming,
@@ -300,7 +318,11 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             stopped, state.lr_scale = monitor.update(
                 monitored,
                 state.epoch,
-                lambda: (state.theta.copy(), None if state.avg is None else state.avg.copy()),
+                lambda: (
+                    state.theta.copy(),
+                    None if state.avg is None else state.avg.copy(),
+                    state.n_avg,  # 0 when the best epoch came before averaging began
+                ),
                 state.lr_scale,
             )
             if callbacks.epoch_end(weights):  # a callback asked to stop
@@ -316,9 +338,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 stacklevel=3,
             )
         if self.restore_best_weights and monitor.best_weights is not None:
-            state.theta, best_avg = monitor.best_weights
-            if best_avg is not None:
-                state.avg = best_avg
+            state.theta, state.avg, state.n_avg = monitor.best_weights
         seed = rng.randint(np.iinfo(np.int32).max)
         self._store(state, curves, seed, best_epoch=monitor.best_epoch, append=False)
         callbacks.finish()

@@ -131,6 +131,9 @@ class Trainer:
     clip_norm : float or None
     average_start : int
         First step whose iterate enters the average; 0 for no averaging.
+    average_per_epoch : bool
+        Average each epoch's iterates afresh (the weights then lag by half an
+        epoch at most, not by everything since ``average_start``).
     engine : {'auto', 'numpy', 'numba'}
         Where the batch loop runs; see ``_compiled``.
     verbose : int
@@ -152,6 +155,7 @@ class Trainer:
         shuffle,
         clip_norm,
         average_start,
+        average_per_epoch=False,
         engine="auto",
         verbose=0,
         streaming=False,
@@ -167,6 +171,7 @@ class Trainer:
         self.shuffle = shuffle
         self.clip_norm = clip_norm
         self.average_start = average_start
+        self.average_per_epoch = average_per_epoch
         self.engine = engine
         self.verbose = verbose
         self.streaming = streaming
@@ -248,6 +253,8 @@ class Trainer:
             self._bound = (X, sw, self._step_bound(X, sw))
         bound = self._bound[2]
         mean_weight = float(sw.sum()) / n
+        if self.average_per_epoch:
+            state.n_avg = 0
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         parts = np.array_split(np.arange(len(starts)), progress.segments if progress else 1)
         loss_sum = 0.0

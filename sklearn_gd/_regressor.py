@@ -78,9 +78,11 @@ class GDRegressor(RegressorMixin, BaseGD):
         validation loss.
     clip_norm : float or None, default=None
         Rescale each step's gradient to at most this global L2 norm.
-    average : bool or int, default=False
+    average : bool, int or 'auto', default='auto'
         Predict with the running average of the iterates (Polyak-Ruppert),
-        from step ``average`` on when an int.
+        from step ``average`` on when an int. ``'auto'`` averages from the
+        second epoch of ``fit`` when the batches are smaller than the data,
+        and never in ``partial_fit``.
     shuffle : bool, default=True
         Reshuffle the rows every epoch.
     warm_start : bool, default=False
@@ -168,7 +170,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         restore_best_weights=False,
         scoring=None,
         clip_norm=None,
-        average=False,
+        average="auto",
         shuffle=True,
         warm_start=False,
         random_state=None,

@@ -233,6 +233,58 @@ def test_average_predicts_with_the_mean_of_iterates():
     np.testing.assert_allclose(model._state.theta[0, :-1], iterates[-1][0, :-1], rtol=1e-10)
 
 
+def _logistic_gap(model, X, y, alpha):
+    """Relative gap of ``model``'s training objective to LogisticRegression's optimum."""
+    from sklearn.linear_model import LogisticRegression
+
+    def objective(coef, intercept):
+        z = X @ coef.ravel() + intercept[0]
+        s = np.where(y == 1, 1.0, -1.0)
+        return np.mean(np.logaddexp(0.0, -s * z)) + alpha / 2 * np.sum(coef**2)
+
+    exact = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=1000).fit(X, y)
+    return objective(model.coef_, model.intercept_) / objective(exact.coef_, exact.intercept_) - 1
+
+
+def test_auto_average_shrinks_the_noise_of_stochastic_batches():
+    X, y = make_classification(10000, 10, n_informative=5, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    # Three epochs of 313 steps reach the noise ball that the average shrinks.
+    params = dict(max_iter=3, tol=None, random_state=0, batch_size=32)
+    averaged = GDClassifier(**params).fit(X, y)  # average='auto'
+    raw = GDClassifier(average=False, **params).fit(X, y)
+    gap_averaged = _logistic_gap(averaged, X, y, averaged.alpha)
+    gap_raw = _logistic_gap(raw, X, y, raw.alpha)
+    assert gap_averaged < 5e-4 and gap_raw > 5 * gap_averaged
+    # Each epoch's own iterates: the raw weights are those of plain training.
+    np.testing.assert_array_equal(averaged._state.theta, raw._state.theta)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_size="full"),  # converges without it
+        dict(penalty="l1", batch_size=16),  # keeps the exact zeros
+        dict(max_iter=1, batch_size=16),  # the first epoch travels
+    ],
+)
+def test_auto_average_stays_off_where_it_would_hurt(params):
+    X, y = make_classification(300, 8, n_informative=3, random_state=1)
+    common = dict(tol=None, random_state=0, max_iter=params.pop("max_iter", 3), **params)
+    auto = GDClassifier(**common).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, GDClassifier(average=False, **common).fit(X, y).coef_)
+
+
+def test_auto_average_never_averages_a_stream():
+    X, y = make_classification(300, 8, random_state=2)
+    auto = GDClassifier(batch_size=16, random_state=0)
+    off = GDClassifier(batch_size=16, average=False, random_state=0)
+    for _ in range(3):
+        auto.partial_fit(X, y, classes=[0, 1])
+        off.partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_array_equal(auto.coef_, off.coef_)
+
+
 def test_clip_norm_bounds_each_step():
     X, y, model = _diverging()
     model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full").partial_fit(X, y)
