@@ -240,11 +240,11 @@ class Trainer:
         b = self.batch_size_for(n)
         # One batch covers every row whatever the order: do not shuffle (or copy) X.
         order = rng.permutation(n) if self.shuffle and b < n else None
-        sw_ordered = sw if order is None else sw[order]
         starts = np.arange(0, n, b)
-        batch_weight = np.add.reduceat(sw_ordered, starts)
-        # A batch whose weights are all zero carries no gradient: skip it.
-        starts = starts[batch_weight > 0]
+        if sw.min() <= 0:
+            # A batch whose weights are all zero carries no gradient: skip it.
+            batch_weight = np.add.reduceat(sw if order is None else sw[order], starts)
+            starts = starts[batch_weight > 0]
         steps = np.arange(1, len(starts) + 1)
         positions = state.epoch + (starts // b) / -(-n // b)
         lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)

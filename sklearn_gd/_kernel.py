@@ -98,30 +98,37 @@ def fetch(X, Y, sw, sq, i, d):
 
 # The batch ``order[s:s + nb]``: its weighted loss sum is returned and the
 # gradient of its data term (``sum sw * dloss/draw * [x, 1] / total``) written
-# into ``grad``. Elementwise losses take each row once, while it is in cache...
+# into ``grad``. Elementwise losses go in three sweeps over the batch (products,
+# losses, gradient) so that each sweep's rows are independent of one another
+# and overlap in the pipeline; ``buf`` holds one number per row...
 _BATCH = {
     False: """
 @njit(cache=True, inline="always")
-def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad):
+def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
+                   buf):
     value = 0.0
     grad[:, d] = 0.0
-    for j in range(nb):
-        if s + j + AHEAD < order.shape[0]:
-            fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
-        i = order[s + j]
-        for k in range(theta.shape[0]):
-            raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-            value += sw[i] * value_fn(Y[i, k], raw, param)
-            a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
-            axpy(X, i, a, grad, k, d, j == 0)
+    for k in range(theta.shape[0]):
+        for j in range(nb):
+            if s + j + AHEAD < order.shape[0]:
+                fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
+            i = order[s + j]
+            buf[j] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        for j in range(nb):
+            i = order[s + j]
+            value += sw[i] * value_fn(Y[i, k], buf[j], param)
+            buf[j] = gradient_fn(Y[i, k], buf[j], param) * (sw[i] / total)
+        for j in range(nb):
+            axpy(X, order[s + j], buf[j], grad, k, d, j == 0)
             if fit_intercept:
-                grad[k, d] += a
+                grad[k, d] += buf[j]
     return value
 """,
     # ... row-wise ones (softmax) take the batch's gathered rows at once.
     True: """
 @njit(cache=True, inline="always")
-def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad):
+def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
+                   buf):
     K = theta.shape[0]
     raw = np.empty((nb, K), dtype=theta.dtype)
     Yb = np.empty((nb, K), dtype=Y.dtype)
@@ -173,13 +180,14 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
          avg, average_start, t, n_avg):
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
+    buf = np.empty(b, dtype=theta.dtype)
     loss_sum = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
         total = nb * mean_weight
         loss_sum += batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept,
-                                   param, total, grad)
+                                   param, total, grad, buf)
         if l2 != 0.0:
             for k in range(K):
                 for f in range(d):
