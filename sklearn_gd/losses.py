@@ -107,12 +107,17 @@ def poisson_gradient(y, raw, param):
     return np.exp(raw) - y
 
 
+# Both halves are written around the same ``exp(-|z|)``, which never overflows;
+# where the compiled loop evaluates them together it computes the exponential once.
 def binary_log_value(y, raw, param):
-    return np.logaddexp(0.0, -y * raw)
+    z = y * raw
+    return np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def binary_log_gradient(y, raw, param):
-    return -y / (1.0 + np.exp(y * raw))
+    z = y * raw
+    e = np.exp(-np.abs(z))
+    return -y * where(z > 0, e, 1.0) / (1.0 + e)
 
 
 def hinge_value(y, raw, param):
