@@ -57,6 +57,17 @@ def test_every_classification_loss(loss, n_classes):
     )
 
 
+@pytest.mark.parametrize("batch_size", [3, 7, 300])
+@pytest.mark.parametrize("loss", ["log_loss", "hinge"])
+def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss):
+    # The gradient sweep takes rows four at a time: the remainder must still count.
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    for data in (X, sp.csr_matrix(X)):
+        _assert_same(
+            *_both(GDClassifier, data, y, loss=loss, batch_size=batch_size, learning_rate=0.01)
+        )
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_every_optimizer(optimizer):
     X, y = make_regression(300, 6, noise=1.0, random_state=1)
