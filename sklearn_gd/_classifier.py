@@ -213,7 +213,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if first:
             # Later partial_fit calls check labels against classes_ below,
             # which also rejects continuous targets, at a fraction of the cost.
-            check_classification_targets(y)
+            # Integer labels (1-D after validation) are classes whatever their
+            # values: the check is for floats and objects, and costs a third
+            # of a small fit.
+            if np.asarray(y).dtype.kind not in "biu":
+                check_classification_targets(y)
             if classes is not None:
                 self.classes_ = np.unique(classes)
             elif partial:
@@ -281,13 +285,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         return sample_weight * weights[index].astype(sample_weight.dtype)
 
-    def _validation_split(self, n_samples, y, rng):
+    def _validation_split(self, n_samples, y, seed):
         try:
             return train_test_split(
                 np.arange(n_samples),
                 test_size=self.validation_fraction,
                 stratify=y,
-                random_state=rng,
+                random_state=seed,
             )
         except ValueError as exc:
             raise ValueError(

@@ -243,9 +243,9 @@ class GDRegressor(RegressorMixin, BaseGD):
             )
         return Y, sample_weight
 
-    def _validation_split(self, n_samples, y, rng):
+    def _validation_split(self, n_samples, y, seed):
         return train_test_split(
-            np.arange(n_samples), test_size=self.validation_fraction, random_state=rng
+            np.arange(n_samples), test_size=self.validation_fraction, random_state=seed
         )
 
     def _score_raw(self, raw, Y, sw):
