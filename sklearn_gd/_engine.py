@@ -112,7 +112,8 @@ def bound_factor(m, nb, n, lam, curvature, reference):
     ``n``. Shared by the NumPy loop and the compiled loop.
     """
     spread = lam if nb == n else min(m, lam + m / nb)
-    return min(1.0, 1.0 / (curvature * spread * reference))
+    bound = curvature * spread * reference
+    return 1.0 if bound <= 1.0 else 1.0 / bound  # an all-zero batch has no curvature
 
 
 class Trainer:
@@ -337,7 +338,7 @@ class Trainer:
                 penalty.prox(coef, step[:, :-1])
             if self.average_start and state.t >= self.average_start:
                 state.n_avg += 1
-                state.avg += (theta - state.avg) / state.n_avg
+                state.avg += (theta - state.avg) * (1.0 / state.n_avg)
             if report_every and (k + 1) % report_every == 0:
                 seen = min(start + b, len(sw))
                 print(f"   batch {k + 1}/{len(starts)}: running loss "

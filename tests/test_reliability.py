@@ -66,6 +66,9 @@ BAD_INPUTS = [
     ("X near the float limit (1e300)", GDRegressor(), X * 1e300, Y, {}, (DivergenceError, "epoch 1.*scale the features")),
     ("y near the float limit (1e300)", GDRegressor(), X, Y * 1e300, {}, (DivergenceError, "epoch 1")),
     ("X near zero (1e-300)", GDRegressor(), X * 1e-300, Y, {}, _fits_constant),
+    # An all-zero row has no curvature: SGD's step bound must leave its step alone.
+    ("an all-zero row, no intercept, SGD", GDRegressor(optimizer="sgd", batch_size=1, fit_intercept=False),
+     np.where(np.arange(30)[:, None] == 5, 0.0, X), Y, {}, _fits_well),
     ("y near zero (1e-300), Adam", GDRegressor(), X, Y * 1e-300, {}, (UserWarning, "large for a target.*Scale y")),
     ("y near zero (1e-300), SGD", GDRegressor(optimizer="sgd", learning_rate=1.0), X, Y * 1e-300, {},
      _fits_on_its_scale),
