@@ -63,7 +63,6 @@ _FITTED = (
 )
 
 
-
 def _seed(random_state):
     """An integer seed from ``random_state``, as ``check_random_state`` reads it.
 
