@@ -320,7 +320,7 @@ from sklearn_gd._engine import bound_factor as _bound_factor
 from sklearn_gd.penalties import soft_threshold as _prox
 
 prefetch = prepare_numba()
-AHEAD = 4
+AHEAD = 8
 ROW_STEP = {row_step}
 value_fn = njit(cache=True, inline="always")(_value)
 gradient_fn = njit(cache=True, inline="always")(_gradient)
