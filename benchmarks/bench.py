@@ -320,7 +320,8 @@ def main():
     with threadpool_limits(1):
         report["target"] = target_section(*((20_000, 20) if q else (100_000, 100)), repeat)
         for r in report["target"]:
-            if r["method"] == "GDClassifier() defaults" and r.get("target") == 1e-3:
+            # Judged at 10^5 x 100, the size the target names (not in --quick).
+            if not q and r["method"] == "GDClassifier() defaults" and r.get("target") == 1e-3:
                 r["pass"] = (
                     "pass" if r["vs_lbfgs"] is not None and r["vs_lbfgs"] <= 2
                     and r["vs_sgd_default"] <= 0.1 else "short"
