@@ -205,8 +205,8 @@ def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
 """
 
 # A step of size ``lr`` on the batch ``order[s:s + nb]``; returns the batch's
-# weighted loss sum. The penalty's gradient is added and
-# the whole gradient clipped before the update, as in ``Trainer._numpy_loop``.
+# weighted loss sum. The penalty's gradient is added and the whole gradient
+# clipped before the update, as in ``Trainer._numpy_loop``.
 _BATCH_STEP = """
 @njit(cache=True, inline="always")
 def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param, total,
@@ -310,15 +310,14 @@ import numpy as np
 from numba import njit
 
 from sklearn_gd._kernel import prepare_numba
-
-# NumPy's rules for float division (inf or nan, never an exception), as on the
-# NumPy path; Python's rules would also cost a branch per division.
-njit = partial(njit, error_model="numpy")
 from sklearn_gd.losses import {value} as _value, {gradient} as _gradient
 from sklearn_gd.optimizers import {rule} as _rule, {effective} as _effective
 from sklearn_gd._engine import bound_factor as _bound_factor
 from sklearn_gd.penalties import soft_threshold as _prox
 
+# NumPy's rules for float division (inf or nan, never an exception), as on the
+# NumPy path; Python's rules would also cost a branch per division.
+njit = partial(njit, error_model="numpy")
 prefetch = prepare_numba()
 AHEAD = 8
 ROW_STEP = {row_step}
