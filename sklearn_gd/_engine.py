@@ -257,13 +257,14 @@ class Trainer:
         if self.average_per_epoch:
             state.n_avg = 0
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
-        parts = np.array_split(np.arange(len(starts)), progress.segments if progress else 1)
+        segments = progress.segments if progress else 1
+        edges = [len(starts) * i // segments for i in range(segments + 1)]
         loss_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for part in parts:
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 if progress:
                     progress.begin()
-                loss_sum += loop(state, X, Y, sw, order, starts[part], b, lrs[part], bound,
+                loss_sum += loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi], bound,
                                  mean_weight)  # fmt: skip
                 if progress:
                     progress.end()
