@@ -30,7 +30,9 @@ import numpy as np
 from . import losses, optimizers
 
 # Rows come in shuffled order, so each is a cache miss: ``fetch`` asks for the
-# row ``AHEAD`` places on while this one is worked on. Only the row products may
+# row ``AHEAD`` places on while this one is worked on. ``row_value`` reads
+# ``x_if`` for every ``f`` in turn: a CSR row is first scattered into the dense
+# buffer ``xrow`` (``load_row``), and cleared from it afterwards. Only the row products may
 # be reassociated (vectorised), as BLAS does; the loss and the rules keep IEEE
 # semantics (NaN and inf must still show divergence).
 _ROW_OPS = {
@@ -47,6 +49,21 @@ def dot(X, i, theta, k, d):
     for f in range(d):
         s += X[i, f] * theta[k, f]
     return s
+
+
+@njit(cache=True, inline="always")
+def load_row(X, i, xrow):
+    pass
+
+
+@njit(cache=True, inline="always")
+def row_value(X, i, f, xrow):
+    return X[i, f]
+
+
+@njit(cache=True, inline="always")
+def unload_row(X, i, xrow):
+    pass
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -87,6 +104,25 @@ def dot(X, i, theta, k, d):
     for p in range(indptr[i], indptr[i + 1]):
         s += data[p] * theta[k, indices[p]]
     return s
+
+
+@njit(cache=True, inline="always")
+def load_row(X, i, xrow):
+    data, indices, indptr = X
+    for p in range(indptr[i], indptr[i + 1]):
+        xrow[indices[p]] += data[p]  # += : CSR may repeat an index, which then adds up
+
+
+@njit(cache=True, inline="always")
+def row_value(X, i, f, xrow):
+    return xrow[f]
+
+
+@njit(cache=True, inline="always")
+def unload_row(X, i, xrow):
+    data, indices, indptr = X
+    for p in range(indptr[i], indptr[i + 1]):
+        xrow[indices[p]] = 0.0
 
 
 @njit(cache=True)
@@ -229,29 +265,31 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
     return value
 """
 
-# Per-sample steps on dense rows with an elementwise loss skip ``grad``: each
-# coordinate's gradient ``a * x_f + l2 * theta_f`` goes straight into its
-# update, one pass over the weights instead of three (the row's gradient, the
-# penalty, the rule), with no gradient stored and loaded back. This halves the
-# time of a row at d=20. Clipping needs the whole gradient first, so it takes
-# the batch step.
+# Per-sample steps with an elementwise loss skip ``grad``: each coordinate's
+# gradient ``a * x_f + l2 * theta_f`` goes straight into its update, one pass
+# over the weights instead of three (the row's gradient, the penalty, the
+# rule), with no gradient stored and loaded back. This halves the time of a
+# dense row at d=20, and of a sparse one. Clipping needs the whole gradient
+# first, so it takes the batch step.
 _ROW_STEP = {
     True: """
 @njit(cache=True, inline="always")
 def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, t, hyper,
-             decay, l1):
+             decay, l1, xrow):
     value = 0.0
+    load_row(X, i, xrow)
     for k in range(theta.shape[0]):
         raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         value += sw[i] * value_fn(Y[i, k], raw, param)
         a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
         for f in range(d):
-            g = a * X[i, f]
+            g = a * row_value(X, i, f, xrow)
             if l2 != 0.0:
                 g += l2 * theta[k, f]
             theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
         a = a if fit_intercept else 0.0
         theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0)
+    unload_row(X, i, xrow)
     return value
 """,
     False: "",
@@ -266,6 +304,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = np.empty(b, dtype=theta.dtype)
+    xrow = np.zeros(d, dtype=theta.dtype)
     loss_sum = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
@@ -283,7 +322,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             if curvature > 0.0:
                 lr *= bound_factor_fn(sw[i] * sq[i] / total, 1, n, lam, curvature, reference)
             loss_sum += row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total,
-                                 l2, lr, float(t), hyper, decay, l1)
+                                 l2, lr, float(t), hyper, decay, l1, xrow)
         else:
             if curvature > 0.0:
                 m = 0.0
@@ -417,7 +456,7 @@ def compiled_loop(value_function, gradient_function, rowwise, rule, effective, n
     read = "(" + "".join(f"slots[{i}][k, f], " for i in range(n_slots)) + ")"
     write = "\n    ".join(f"slots[{i}][k, f] = new[{i}]" for i in range(n_slots))
     update = _UPDATE.format(read=read, write=write or "pass")
-    row_step = not (sparse or rowwise)
+    row_step = not rowwise
     source = "".join(
         [_HEADER.format(row_step=row_step, **names), _ROW_OPS[fmt], _FETCH, _ADD_ROWS,
          _BATCH[rowwise], update, _BATCH_STEP, _ROW_STEP[row_step], _LOOP]
