@@ -177,6 +177,7 @@ class Trainer:
         self.verbose = verbose
         self.streaming = streaming
         self._bound = None  # (X, sw, bound): the step bound depends on the data only
+        self._order = None  # the last epoch's row order, shuffled again for the next
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -240,7 +241,14 @@ class Trainer:
         n = X.shape[0]
         b = self.batch_size_for(n)
         # One batch covers every row whatever the order: do not shuffle (or copy) X.
-        order = rng.permutation(n) if self.shuffle and b < n else None
+        order = None
+        if self.shuffle and b < n:
+            if self._order is None or len(self._order) != n:
+                self._order = np.arange(n)
+            # A uniform shuffle of any order is uniform: shuffling last epoch's
+            # in place saves making and filling a new array every epoch.
+            rng.shuffle(self._order)
+            order = self._order
         starts = np.arange(0, n, b)
         if sw.min() <= 0:
             # A batch whose weights are all zero carries no gradient: skip it.
