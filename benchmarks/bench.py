@@ -131,7 +131,9 @@ def epoch_section(sizes, dims, dtypes, repeat):
                             fns.append(lambda m=longer, X=X, y=y: m.fit(X, y))
                         if per_sample:
                             fns.append(lambda: sk(epochs=3))
-                        ours, theirs, bound, *more = round_robin(fns, repeat)
+                        # Small fits take milliseconds and swing the most: more rounds.
+                        rounds = max(repeat, 200_000 // n)
+                        ours, theirs, bound, *more = round_robin(fns, rounds)
                         row = dict(n=n, d=d, dtype=np.dtype(dtype).name, optimizer=optimizer,
                                    batch=str(batch), seconds=np.median(ours),
                                    sklearn_sgd=np.median(theirs), floor=np.median(bound),
