@@ -67,15 +67,6 @@ warnings.simplefilter("ignore", ConvergenceWarning)
 HERE = Path(__file__).parent
 
 
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        tic = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - tic)
-    return float(np.median(times))
-
-
 def round_robin(fns, repeat):
     """Time each callable once per round, for ``repeat`` rounds; one array of times each.
 
@@ -90,6 +81,10 @@ def round_robin(fns, repeat):
             fn()
             spent.append(time.perf_counter() - tic)
     return [np.array(t) for t in times]
+
+
+def median_time(fn, repeat):
+    return float(np.median(round_robin([fn], repeat)[0]))
 
 
 def data(n, d, dtype=np.float64, seed=0):
