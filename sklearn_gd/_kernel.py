@@ -32,9 +32,9 @@ from . import losses, optimizers
 # Rows come in shuffled order, so each is a cache miss: ``fetch`` asks for the
 # row ``AHEAD`` places on while this one is worked on. ``row_value`` reads
 # ``x_if`` for every ``f`` in turn: a CSR row is first scattered into the dense
-# buffer ``xrow`` (``load_row``), and cleared from it afterwards. Only the row products may
-# be reassociated (vectorised), as BLAS does; the loss and the rules keep IEEE
-# semantics (NaN and inf must still show divergence).
+# buffer ``xrow`` (``load_row``), and cleared from it afterwards. Only the row
+# products may be reassociated (vectorised), as BLAS does; the loss and the
+# rules keep IEEE semantics (NaN and inf must still show divergence).
 _ROW_OPS = {
     "dense": """
 @njit(cache=True, inline="always")
