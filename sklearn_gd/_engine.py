@@ -178,6 +178,7 @@ class Trainer:
         self.streaming = streaming
         self._bound = None  # (X, sw, bound): the step bound depends on the data only
         self._order = None  # the last epoch's row order, shuffled again for the next
+        self._raws = None  # each row's raw prediction at its step, for the epoch's loss
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -250,12 +251,19 @@ class Trainer:
             rng.shuffle(self._order)
             order = self._order
         starts = np.arange(0, n, b)
+        K = state.theta.shape[0]
+        if self._raws is None or self._raws.shape != (n, K):
+            self._raws = np.zeros((n, K), dtype=state.theta.dtype)
+        raws = self._raws
         if sw.min() <= 0:
-            # A batch whose weights are all zero carries no gradient: skip it.
+            # A batch whose weights are all zero carries no gradient: skip it
+            # (its rows' loss counts zero times, but must not be a stale NaN).
             batch_weight = np.add.reduceat(sw if order is None else sw[order], starts)
             starts = starts[batch_weight > 0]
+            raws.fill(0.0)
         steps = np.arange(1, len(starts) + 1)
-        positions = state.epoch + (starts // b) / -(-n // b)
+        # starts are multiples of b: starts / b is the batch index, exactly (and faster than //)
+        positions = state.epoch + starts / b / -(-n // b)
         lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
         if self._bound is None or self._bound[0] is not X or self._bound[1] is not sw:
@@ -267,17 +275,16 @@ class Trainer:
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         segments = progress.segments if progress else 1
         edges = [len(starts) * i // segments for i in range(segments + 1)]
-        loss_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 if progress:
                     progress.begin()
-                loss_sum += loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi], bound,
-                                 mean_weight)  # fmt: skip
+                loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi], bound, mean_weight,
+                     raws)  # fmt: skip
                 if progress:
                     progress.end()
+            mean_loss = self._loss_sum(Y, sw, raws) / sw.sum()
         state.epoch += 1
-        mean_loss = loss_sum / sw.sum()
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too.
         finite = np.isfinite(mean_loss) and np.isfinite(state.theta).all()
@@ -288,6 +295,18 @@ class Trainer:
                 "scale the features (e.g. StandardScaler), or set clip_norm."
             )
         return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)
+
+    def _loss_sum(self, Y, sw, raws, chunk=1 << 16):
+        """``sum(sw * loss(Y, raws))``, in chunks that keep the loss's temporaries small.
+
+        Both loops only record each row's raw prediction at its step: one
+        vectorised evaluation afterwards costs less than one per batch (or, in
+        the compiled loop, a ``log1p`` call per row).
+        """
+        return sum(
+            float(sw[s : s + chunk] @ self.loss.value(Y[s : s + chunk], raws[s : s + chunk]))
+            for s in range(0, len(sw), chunk)
+        )
 
     def _compiled(self, n_samples, batch_size, steps_taken):
         """Whether this epoch runs in the compiled loop.
@@ -306,7 +325,7 @@ class Trainer:
         )
         return long_run and numba_available()
 
-    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
+    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
         theta, opt, penalty = state.theta, self.optimizer, self.penalty
         coef = theta[:, :-1]
         grad = np.zeros_like(theta)
@@ -314,7 +333,6 @@ class Trainer:
         decay = opt.decoupled_decay
         dense = not sparse.issparse(X)
         report_every = max(1, len(starts) // 10) if self.verbose >= 2 else 0
-        loss_sum = 0.0
         for k, start in enumerate(starts):
             if order is None:
                 rows = slice(start, start + b)
@@ -324,7 +342,7 @@ class Trainer:
             raw = Xb @ coef.T
             if self.fit_intercept:
                 raw += theta[:, -1]
-            loss_sum += float(swb @ self.loss.value(Yb, raw))
+            raws[rows] = raw
             total = len(swb) * mean_weight
             d = self.loss.gradient(Yb, raw)
             d *= (swb / total)[:, None]
@@ -350,16 +368,17 @@ class Trainer:
                 state.avg += (theta - state.avg) * (1.0 / state.n_avg)
             if report_every and (k + 1) % report_every == 0:
                 seen = min(start + b, len(sw))
+                done = slice(seen) if order is None else order[:seen]
+                loss_sum = self._loss_sum(Y[done], sw[done], raws[done])
                 print(f"   batch {k + 1}/{len(starts)}: running loss "
                       f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
-        return loss_sum
 
-    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight):
+    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
         is_sparse = sparse.issparse(X)
         loss, opt = type(self.loss), type(self.optimizer)
         loop = compiled_loop(
-            loss.value_function, loss.gradient_function, loss.rowwise,
-            opt.rule, opt.effective, len(opt.slots), is_sparse,
+            loss.gradient_function, loss.rowwise, opt.rule, opt.effective, len(opt.slots),
+            is_sparse,
         )  # fmt: skip
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         if order is None:
@@ -367,11 +386,10 @@ class Trainer:
         # No bound: curvature 0 switches it off in the loop (sq is then unused).
         sq, lam, curvature, reference = bound if bound is not None else (sw, 0.0, 0.0, 1.0)
         avg = state.avg if state.avg is not None else state.theta
-        loss_sum, state.t, state.n_avg = loop(
+        state.t, state.n_avg = loop(
             data, X.shape[1], Y, sw, order, starts, b, state.theta, state.opt_state, lrs,
             self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
             float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
             float(self.optimizer.decoupled_decay), sq, float(lam), float(curvature),
-            float(reference), mean_weight, avg, self.average_start, state.t, state.n_avg,
+            float(reference), mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
         )  # fmt: skip
-        return loss_sum

@@ -5,11 +5,14 @@ batch's rows and handing the products to BLAS. That costs an interpreter round
 trip per batch and a copy of every row per epoch, which dominates for small
 batches (a one-row step in NumPy is ~100x slower than scikit-learn's Cython).
 Here the same loop is compiled: rows are read in place (no gather), and the
-loss, optimizer and proximal steps are the jitted versions of the very
-functions in ``losses.py``, ``optimizers.py`` and ``penalties.py`` that the
-NumPy path calls, so there is one implementation of the math; a test holds
-both paths equal. Those functions are elementwise, so here they run on one
-number at a time and a step allocates nothing.
+loss gradient, optimizer and proximal steps are the jitted versions of the
+very functions in ``losses.py``, ``optimizers.py`` and ``penalties.py`` that
+the NumPy path calls, so there is one implementation of the math; a test
+holds both paths equal. Those functions are elementwise, so here they run on
+one number at a time and a step allocates nothing. The loss value is not
+needed to step: as on the NumPy path, each row's raw prediction is stored in
+``raws`` and ``run_epoch`` evaluates the epoch's loss from them afterwards,
+vectorised (a ``log1p`` per row in the loop was a fifth of a row's time).
 
 numba is an optional extra (``pip install 'sklearn-gd[fast]'``), imported only
 when the compiled path is used. Compiling one combination of loss, rule and
@@ -141,14 +144,15 @@ def axpy4(X, rows, p, a, j, grad, k, d, first):
 """,
 }
 
-# ``fetch`` asks for everything the loop reads of row ``i``.
+# ``fetch`` asks for everything the loop reads or writes of row ``i``.
 _FETCH = """
 @njit(cache=True, inline="always")
-def fetch(X, Y, sw, sq, i, d):
+def fetch(X, Y, sw, sq, raws, i, d):
     fetch_row(X, i, d)
     prefetch(Y, (i, 0))
     prefetch(sw, i)
     prefetch(sq, i)
+    prefetch(raws, (i, 0))
 """
 
 # ``grad[k] = sum_j a[j] * [x_order[s + j], 1]`` over the batch. Four rows at a time
@@ -166,53 +170,51 @@ def add_rows(X, d, order, s, nb, a, grad, k, fit_intercept):
             grad[k, d] += a[j]
 """
 
-# The batch ``order[s:s + nb]``: its weighted loss sum is returned and the
-# gradient of its data term (``sum sw * dloss/draw * [x, 1] / total``) written
-# into ``grad``. Elementwise losses go in three sweeps over the batch (products,
-# losses, gradient) so that each sweep's rows are independent of one another
-# and overlap in the pipeline; ``buf`` holds one number per row...
+# The batch ``order[s:s + nb]``: its raw predictions go to ``raws`` and the
+# gradient of its data term (``sum sw * dloss/draw * [x, 1] / total``) into
+# ``grad``. Elementwise losses go in three sweeps over the batch (products,
+# loss gradients, gradient) so that each sweep's rows are independent of one
+# another and overlap in the pipeline; ``buf`` holds one number per row...
 _BATCH = {
     False: """
 @njit(cache=True, inline="always")
 def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
-                   buf):
-    value = 0.0
+                   buf, raws):
     grad[:, d] = 0.0
     for k in range(theta.shape[0]):
         for j in range(nb):
             if s + j + AHEAD < order.shape[0]:
-                fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
+                fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
             i = order[s + j]
             buf[j] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         for j in range(nb):
             i = order[s + j]
-            value += sw[i] * value_fn(Y[i, k], buf[j], param)
+            raws[i, k] = buf[j]
             buf[j] = gradient_fn(Y[i, k], buf[j], param) * (sw[i] / total)
         add_rows(X, d, order, s, nb, buf, grad, k, fit_intercept)
-    return value
 """,
     # ... row-wise ones (softmax) take the batch's gathered rows at once.
     True: """
 @njit(cache=True, inline="always")
 def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
-                   buf):
+                   buf, raws):
     K = theta.shape[0]
     raw = np.empty((nb, K), dtype=theta.dtype)
     Yb = np.empty((nb, K), dtype=Y.dtype)
     swb = np.empty(nb, dtype=sw.dtype)
     for j in range(nb):
         if s + j + AHEAD < order.shape[0]:
-            fetch(X, Y, sw, sq, order[s + j + AHEAD], d)
+            fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
         i = order[s + j]
         swb[j] = sw[i]
         for k in range(K):
             Yb[j, k] = Y[i, k]
             raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            raws[i, k] = raw[j, k]
     gradient = gradient_fn(Yb, raw, param) * (swb / total)[:, None]
     grad[:, d] = 0.0
     for k in range(K):
         add_rows(X, d, order, s, nb, gradient[:, k], grad, k, fit_intercept)
-    return (swb * value_fn(Yb, raw, param)).sum()
 """,
 }
 
@@ -240,15 +242,15 @@ def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
         theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0)
 """
 
-# A step of size ``lr`` on the batch ``order[s:s + nb]``; returns the batch's
-# weighted loss sum. The penalty's gradient is added and the whole gradient
-# clipped before the update, as in ``Trainer._numpy_loop``.
+# A step of size ``lr`` on the batch ``order[s:s + nb]``. The penalty's gradient
+# is added and the whole gradient clipped before the update, as in
+# ``Trainer._numpy_loop``.
 _BATCH_STEP = """
 @njit(cache=True, inline="always")
 def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param, total,
-               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf):
-    value = batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param,
-                           total, grad, buf)
+               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf, raws):
+    batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
+                   buf, raws)
     if l2 != 0.0:
         for k in range(theta.shape[0]):
             for f in range(d):
@@ -262,7 +264,6 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
         if norm > clip_norm:
             grad *= clip_norm / norm
     update(theta, grad, slots, lr, t, hyper, d, decay, l1)
-    return value
 """
 
 # Per-sample steps with an elementwise loss skip ``grad``: each coordinate's
@@ -270,27 +271,35 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
 # over the weights instead of three (the row's gradient, the penalty, the
 # rule), with no gradient stored and loaded back. This halves the time of a
 # dense row at d=20, and of a sparse one. Clipping needs the whole gradient
-# first, so it takes the batch step.
+# first, so it takes the batch step. Without AdamW's decay or an L1 prox (the
+# defaults) the coordinate loop is written a second time with both switched
+# off, which numba then drops from it: 8% of a row at d=20 (measured).
 _ROW_STEP = {
     True: """
 @njit(cache=True, inline="always")
+def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow):
+    for f in range(d):
+        g = a * row_value(X, i, f, xrow)
+        if l2 != 0.0:
+            g += l2 * theta[k, f]
+        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
+
+
+@njit(cache=True, inline="always")
 def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, t, hyper,
-             decay, l1, xrow):
-    value = 0.0
+             decay, l1, xrow, raws):
     load_row(X, i, xrow)
     for k in range(theta.shape[0]):
         raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-        value += sw[i] * value_fn(Y[i, k], raw, param)
+        raws[i, k] = raw
         a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
-        for f in range(d):
-            g = a * row_value(X, i, f, xrow)
-            if l2 != 0.0:
-                g += l2 * theta[k, f]
-            theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
+        if decay == 0.0 and l1 == 0.0:
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow)
+        else:
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow)
         a = a if fit_intercept else 0.0
         theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0)
     unload_row(X, i, xrow)
-    return value
 """,
     False: "",
 }
@@ -300,12 +309,11 @@ _LOOP = """
 @njit(cache=True)
 def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
          fit_intercept, clip_norm, decay, sq, lam, curvature, reference, mean_weight,
-         avg, average_start, t, n_avg):
+         avg, average_start, t, n_avg, raws):
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = np.empty(b, dtype=theta.dtype)
     xrow = np.zeros(d, dtype=theta.dtype)
-    loss_sum = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
@@ -319,20 +327,19 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
         if ROW_STEP and nb == 1 and clip_norm == 0.0:
             i = order[s]
             if s + AHEAD < n:
-                fetch(X, Y, sw, sq, order[s + AHEAD], d)
+                fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
             if curvature > 0.0:
                 lr *= bound_factor_fn(sw[i] * sq[i] / total, 1, n, lam, curvature, reference)
-            loss_sum += row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total,
-                                 l2, lr, float(t), hyper, decay, l1, xrow)
+            row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
+                     float(t), hyper, decay, l1, xrow, raws)
         else:
             if curvature > 0.0:
                 m = 0.0
                 for j in range(nb):
                     m += sw[order[s + j]] * sq[order[s + j]]
                 lr *= bound_factor_fn(m / total, nb, n, lam, curvature, reference)
-            loss_sum += batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept,
-                                   param, total, l2, clip_norm, lr, float(t), hyper, decay,
-                                   l1, grad, buf)
+            batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param,
+                       total, l2, clip_norm, lr, float(t), hyper, decay, l1, grad, buf, raws)
         if average_start > 0 and t >= average_start:
             n_avg += 1
             # One division per step, not per coordinate (a step is ~70 ns at d=20).
@@ -340,7 +347,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             for k in range(K):
                 for f in range(d + 1):
                     avg[k, f] += (theta[k, f] - avg[k, f]) * share
-    return loss_sum, t, n_avg
+    return t, n_avg
 """
 
 _HEADER = """# Written by sklearn_gd._kernel for one combination; safe to delete.
@@ -350,7 +357,7 @@ import numpy as np
 from numba import njit
 
 from sklearn_gd._kernel import prepare_numba
-from sklearn_gd.losses import {value} as _value, {gradient} as _gradient
+from sklearn_gd.losses import {gradient} as _gradient
 from sklearn_gd.optimizers import {rule} as _rule, {effective} as _effective
 from sklearn_gd._engine import bound_factor as _bound_factor
 from sklearn_gd.penalties import soft_threshold as _prox
@@ -361,7 +368,6 @@ njit = partial(njit, error_model="numpy")
 prefetch = prepare_numba()
 AHEAD = 8
 ROW_STEP = {row_step}
-value_fn = njit(cache=True, inline="always")(_value)
 gradient_fn = njit(cache=True, inline="always")(_gradient)
 rule_fn = njit(cache=True, inline="always")(_rule)
 effective_fn = njit(cache=True, inline="always")(_effective)
@@ -443,12 +449,10 @@ def _cache_dir():
 
 
 @cache
-def compiled_loop(value_function, gradient_function, rowwise, rule, effective, n_slots,
-                  sparse):  # fmt: skip
+def compiled_loop(gradient_function, rowwise, rule, effective, n_slots, sparse):
     """The compiled batch loop for one loss, one update rule and one input format."""
     prepare_numba()
     names = dict(
-        value=value_function.__name__,
         gradient=gradient_function.__name__,
         rule=rule.__name__,
         effective=effective.__name__,

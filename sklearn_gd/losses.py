@@ -9,11 +9,12 @@ probabilities.
 
 Each loss's math is a pair of module-level functions ``value(y, raw, param)``
 and ``gradient(y, raw, param)`` written with NumPy operations that numba also
-compiles, so the optional compiled loop (``_kernel.py``) runs the very same
-code. ``param`` is the loss's one hyperparameter (``epsilon`` or ``quantile``).
-The functions are elementwise, so the compiled loop calls them on single
-numbers and allocates nothing per row; a loss that couples its outputs
-(softmax) sets ``rowwise`` and takes whole rows instead.
+compiles, so the optional compiled loop (``_kernel.py``) steps with the very
+same gradient code (both loops evaluate an epoch's loss values afterwards, in
+NumPy). ``param`` is the loss's one hyperparameter (``epsilon`` or
+``quantile``). The functions are elementwise, so the compiled loop calls them
+on single numbers and allocates nothing per row; a loss that couples its
+outputs (softmax) sets ``rowwise`` and takes whole rows instead.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
 one-hot (multinomial). Definitions follow scikit-learn so that our objective
@@ -107,8 +108,7 @@ def poisson_gradient(y, raw, param):
     return np.exp(raw) - y
 
 
-# Both halves are written around the same ``exp(-|z|)``, which never overflows;
-# where the compiled loop evaluates them together it computes the exponential once.
+# Both halves are written around ``exp(-|z|)``, which never overflows.
 def binary_log_value(y, raw, param):
     z = y * raw
     return np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))

@@ -339,6 +339,16 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert len(lines) == 3 and re.match(r"-- Epoch 1: loss [\d.e+-]+, step size", lines[0])
 
 
+def test_verbose_2_reports_the_running_loss_of_the_rows_seen(capsys):
+    X, y = _regression()
+    model = GDRegressor(verbose=2, max_iter=1, tol=None, alpha=0.0, batch_size=len(y) // 10,
+                        random_state=0).fit(X, y)  # fmt: skip
+    running = re.findall(r"running loss ([\d.e+-]+)", capsys.readouterr().out)
+    assert len(running) == 10
+    # After the last batch the running loss is the epoch's (alpha=0: no penalty).
+    assert float(running[-1]) == pytest.approx(model.loss_curve_[0], rel=1e-5)
+
+
 def test_optimizer_object_is_never_modified_and_grid_search_reaches_it():
     X, y = _classification(classes=2)
     adam = Adam(beta1=0.8)
