@@ -378,7 +378,7 @@ class Trainer:
         loss, opt = type(self.loss), type(self.optimizer)
         loop = compiled_loop(
             loss.gradient_function, loss.rowwise, opt.rule, opt.effective, len(opt.slots),
-            is_sparse,
+            opt.linear, is_sparse,
         )  # fmt: skip
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         if order is None:

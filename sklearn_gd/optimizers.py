@@ -42,11 +42,16 @@ class Optimizer(BaseEstimator):
         True when the step size per coordinate does not grow with the gradient
         (Adam's family, AdaGrad, RMSProp). Rules that are not scale-free get
         the engine's curvature step bound.
+    linear : bool
+        True when the rule is plain ``theta - lr * grad``: the compiled loop
+        then keeps the L2 decay of per-sample steps on sparse rows as one scale
+        factor, and touches only the row's features.
     """
 
     slots = ()
     hyper_names = ()
     scale_free = False
+    linear = False
     rule = None
     effective = None
     _parameter_constraints = {}
@@ -178,6 +183,7 @@ def amsgrad_effective(slots, lr, t, hyper):
 class SGD(Optimizer):
     """Plain gradient descent: ``theta -= lr * grad``."""
 
+    linear = True
     rule = staticmethod(sgd_rule)
     effective = staticmethod(sgd_effective)
 

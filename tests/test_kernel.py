@@ -72,6 +72,24 @@ def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss, n_classe
         _assert_same(*_both(GDClassifier, data, y, **params))
 
 
+@pytest.mark.parametrize("alpha", [1e-4, 0.5, 10.0])
+@pytest.mark.parametrize("average", ["auto", 100])
+def test_lazy_sparse_per_sample_sgd(alpha, average):
+    # Per-sample SGD on sparse rows keeps the L2 decay as one scale and the average
+    # lazily. alpha=0.5 makes the scale fall below 1e-9 every ~400 steps, when it is
+    # written out; alpha=10 makes lr * alpha = 1, a decay to exactly 0 at every step.
+    X, y = make_classification(300, 40, n_informative=5, n_classes=3, random_state=3)
+    X[np.abs(X) < 1.2] = 0.0
+    sw = np.random.RandomState(0).uniform(0.1, 3.0, size=300)
+    params = dict(optimizer="sgd", batch_size=1, learning_rate=0.1, alpha=alpha,
+                  average=average, max_iter=3, tol=None, random_state=0)  # fmt: skip
+    for data, target in ((X, y), (X, y == 0)):  # one-vs-rest and binary
+        compiled = GDClassifier(engine="numba", **params)
+        compiled.fit(sp.csr_matrix(data), target, sample_weight=sw)
+        reference = GDClassifier(engine="numpy", **params).fit(data, target, sample_weight=sw)
+        _assert_same(compiled, reference)
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_every_optimizer(optimizer):
     X, y = make_regression(300, 6, noise=1.0, random_state=1)
