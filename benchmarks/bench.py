@@ -190,28 +190,20 @@ def target_section(n, d, repeat):
     rows.append(dict(method="LogisticRegression(lbfgs) default", seconds=lbfgs, gap=None))
     rows.append(dict(method="SGDClassifier(log_loss) default fit", seconds=sgd_default,
                      gap=sgd_gap))  # fmt: skip
-    candidates = {
-        "GDClassifier() defaults": lambda m: GDClassifier(max_iter=m, random_state=0),
+
+    def full_batch(optimizer):
         # The step bound makes a constant step of 1/L safe. With the default
         # 'adaptive' schedule, momentum's loss rises for a few epochs after an
         # overshoot, each rise counts as a stall, and the cuts then compound:
         # nesterov stalled 3% above the optimum at 10^5 x 100 (measured).
-        "GDClassifier(sgd, full batch, lr=100 -> 1/L)": lambda m: GDClassifier(
-            optimizer="sgd",
-            batch_size="full",
-            learning_rate=100.0,
-            schedule="constant",
-            max_iter=m,
-            tol=None,
-        ),
-        "GDClassifier(nesterov, full batch, lr=100 -> 1/L)": lambda m: GDClassifier(
-            optimizer="nesterov",
-            batch_size="full",
-            learning_rate=100.0,
-            schedule="constant",
-            max_iter=m,
-            tol=None,
-        ),
+        return lambda m: GDClassifier(optimizer=optimizer, batch_size="full",
+                                      learning_rate=100.0, schedule="constant", max_iter=m,
+                                      tol=None)  # fmt: skip
+
+    candidates = {
+        "GDClassifier() defaults": lambda m: GDClassifier(max_iter=m, random_state=0),
+        "GDClassifier(sgd, full batch, lr=100 -> 1/L)": full_batch("sgd"),
+        "GDClassifier(nesterov, full batch, lr=100 -> 1/L)": full_batch("nesterov"),
         "MLPClassifier((), adam)": lambda m: MLPClassifier(
             # MLP divides its penalty by the batch size (200), not by n.
             hidden_layer_sizes=(),
