@@ -90,6 +90,24 @@ def test_lazy_sparse_per_sample_sgd(alpha, average):
         _assert_same(compiled, reference)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_lazy_sparse_per_sample_sgd_regression_warm_start_and_float32(fit_intercept):
+    X, y = make_regression(300, 40, n_informative=5, noise=1.0, random_state=0)
+    X[np.abs(X) < 1.0] = 0.0
+    params = dict(optimizer="sgd", batch_size=1, learning_rate=0.01, alpha=0.01, max_iter=3,
+                  tol=None, random_state=0, fit_intercept=fit_intercept,
+                  warm_start=True)  # fmt: skip
+    compiled = GDRegressor(engine="numba", **params).fit(sp.csr_matrix(X), y)
+    reference = GDRegressor(engine="numpy", **params).fit(X, y)
+    _assert_same(compiled, reference)
+    _assert_same(compiled.fit(sp.csr_matrix(X), y), reference.fit(X, y))  # from the last weights
+    X32 = X.astype(np.float32)
+    compiled = GDRegressor(engine="numba", **params).fit(sp.csr_matrix(X32), y)
+    reference = GDRegressor(engine="numpy", **params).fit(X32, y)
+    assert compiled.coef_.dtype == np.float32
+    np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_every_optimizer(optimizer):
     X, y = make_regression(300, 6, noise=1.0, random_state=1)
