@@ -256,11 +256,10 @@ class Trainer:
             self._raws = np.zeros((n, K), dtype=state.theta.dtype)
         raws = self._raws
         if sw.min() <= 0:
-            # A batch whose weights are all zero carries no gradient: skip it
-            # (its rows' loss counts zero times, but must not be a stale NaN).
+            # A batch whose weights are all zero carries no gradient: skip it.
+            # Its rows keep an earlier epoch's (finite) predictions, weighted 0.
             batch_weight = np.add.reduceat(sw if order is None else sw[order], starts)
             starts = starts[batch_weight > 0]
-            raws.fill(0.0)
         steps = np.arange(1, len(starts) + 1)
         # starts are multiples of b: starts / b is the batch index, exactly (and faster than //)
         positions = state.epoch + starts / b / -(-n // b)
