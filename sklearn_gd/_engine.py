@@ -374,11 +374,7 @@ class Trainer:
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
         is_sparse = sparse.issparse(X)
-        loss, opt = type(self.loss), type(self.optimizer)
-        loop = compiled_loop(
-            loss.gradient_function, loss.rowwise, opt.rule, opt.effective, len(opt.slots),
-            opt.linear, is_sparse,
-        )  # fmt: skip
+        loop = compiled_loop(type(self.loss), type(self.optimizer), is_sparse)
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         if order is None:
             order = np.arange(X.shape[0])

@@ -310,7 +310,7 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
 # ``avg = (A + alpha * v) / beta`` (Xu 2011; scikit-learn's ASGD), where only the
 # row's coordinates of ``A`` change. ``theta[:, :d]`` holds ``v`` and ``avg[:, :d]``
 # holds ``A`` until ``materialize`` writes both out. The rule is still ``rule_fn``:
-# a linear rule (``theta - lr * grad``) steps ``v`` with the gradient over ``scale``.
+# a linear rule (``Optimizer.linear``) steps ``v`` with the gradient over ``scale``.
 _LAZY = {
     True: """
 @njit(cache=True, inline="always")
@@ -527,27 +527,26 @@ def _cache_dir():
 
 
 @cache
-def compiled_loop(gradient_function, rowwise, rule, effective, n_slots, linear, sparse):
-    """The compiled batch loop for one loss, one update rule and one input format.
-
-    ``linear`` says the rule is ``theta - lr * grad`` (see ``_LAZY``).
-    """
+def compiled_loop(loss, optimizer, sparse):
+    """The compiled batch loop for one ``Loss`` and one ``Optimizer`` class, and one
+    input format (CSR when ``sparse``)."""
     prepare_numba()
     names = dict(
-        gradient=gradient_function.__name__,
-        rule=rule.__name__,
-        effective=effective.__name__,
+        gradient=loss.gradient_function.__name__,
+        rule=optimizer.rule.__name__,
+        effective=optimizer.effective.__name__,
     )
     fmt = "csr" if sparse else "dense"
+    n_slots = len(optimizer.slots)
     read = "(" + "".join(f"slots[{i}][k, f], " for i in range(n_slots)) + ")"
     write = "\n    ".join(f"slots[{i}][k, f] = new[{i}]" for i in range(n_slots))
     update = _UPDATE.format(read=read, write=write or "pass")
-    row_step = not rowwise
-    lazy = row_step and linear and sparse
+    row_step = not loss.rowwise
+    lazy = row_step and optimizer.linear and sparse
     source = "".join(
         [_HEADER.format(row_step=row_step, lazy=lazy, **names), _ROW_OPS[fmt], _FETCH,
-         _ADD_ROWS, _BATCH[rowwise], update, _BATCH_STEP, _ROW_STEP[row_step], _LAZY[lazy],
-         _LOOP]
+         _ADD_ROWS, _BATCH[loss.rowwise], update, _BATCH_STEP, _ROW_STEP[row_step],
+         _LAZY[lazy], _LOOP]
     )  # fmt: skip
     from . import __version__
 
