@@ -270,7 +270,7 @@ def test_auto_average_shrinks_the_noise_of_stochastic_batches():
 )
 def test_auto_average_stays_off_where_it_would_hurt(params):
     X, y = make_classification(300, 8, n_informative=3, random_state=1)
-    common = dict(tol=None, random_state=0, max_iter=params.pop("max_iter", 3), **params)
+    common = {"tol": None, "random_state": 0, "max_iter": 3, **params}
     auto = GDClassifier(**common).fit(X, y)
     np.testing.assert_array_equal(auto.coef_, GDClassifier(average=False, **common).fit(X, y).coef_)
 
