@@ -10,6 +10,8 @@ when a function here is called.
 """
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import GDClassifier
 from ._regressor import GDRegressor
@@ -34,6 +36,17 @@ def _import_skl2onnx():
     return skl2onnx
 
 
+def _dense_model(operator):
+    """The model being converted; a clear error for a ``sparsify``-ed one."""
+    model = operator.raw_operator
+    if sp.issparse(model.coef_):
+        raise ValueError(
+            f"{type(model).__name__}.coef_ is a sparse matrix (after sparsify()); "
+            "call densify() before exporting to ONNX."
+        )
+    return model
+
+
 def _convert_classifier(scope, operator, container):
     """Multiclass ``log_loss`` is one softmax model (the linear converter's
     post-transform); everything else is scikit-learn SGD's graph (sigmoid for
@@ -44,7 +57,7 @@ def _convert_classifier(scope, operator, container):
     )
     from skl2onnx.operator_converters.sgd_classifier import convert_sklearn_sgd_classifier
 
-    model = operator.raw_operator
+    model = _dense_model(operator)
     if model.loss == "log_loss" and len(model.classes_) > 2:
         convert_sklearn_linear_classifier(scope, operator, container)
     else:
@@ -58,7 +71,7 @@ def _convert_regressor(scope, operator, container):
     from skl2onnx.common.data_types import guess_numpy_type
     from skl2onnx.operator_converters.linear_regressor import convert_sklearn_linear_regressor
 
-    model = operator.raw_operator
+    model = _dense_model(operator)
     if model.loss != "poisson":
         convert_sklearn_linear_regressor(scope, operator, container)
         return
@@ -145,6 +158,10 @@ def to_onnx(model, X_sample, **kwargs):
     ------
     ImportError
         If skl2onnx is not installed.
+    sklearn.exceptions.NotFittedError
+        If ``model`` is not fitted.
+    ValueError
+        If ``coef_`` is sparse (call ``densify()`` first).
 
     Examples
     --------
@@ -160,6 +177,7 @@ def to_onnx(model, X_sample, **kwargs):
     (100, 1)
     """
     skl2onnx = _import_skl2onnx()
+    check_is_fitted(model)
     register_converters()
     kwargs.setdefault("options", {GDClassifier: {"zipmap": False}})
     return skl2onnx.to_onnx(model, np.asarray(X_sample), **kwargs)

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -181,4 +182,14 @@ def test_missing_skl2onnx_names_the_extra(monkeypatch):
     model = GDClassifier(max_iter=5, random_state=0).fit(X, y)
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
     with pytest.raises(ImportError, match=r'pip install "sklearn-gd\[onnx\]"'):
+        to_onnx(model, X[:1])
+
+
+def test_unfitted_or_sparse_coef_is_refused_clearly():
+    X, y = classification(2)
+    with pytest.raises(NotFittedError):
+        to_onnx(GDClassifier(), X[:1])
+    model = GDRegressor(max_iter=5, random_state=0).fit(X, y.astype(float))
+    model.coef_ = sp.csr_matrix(model.coef_)  # what sparsify() does
+    with pytest.raises(ValueError, match=r"coef_ is a sparse matrix.*densify\(\)"):
         to_onnx(model, X[:1])
