@@ -465,6 +465,54 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    # --- persistence ---------------------------------------------------------------
+
+    # The fitted lists of one number per epoch.
+    _curves = ("loss_curve_", "learning_rate_curve_", "validation_score_curve_")
+
+    def __getstate__(self):
+        """The attributes, the sklearn-gd version that saved them, and the training
+        state as a plain dict: skops then loads it without a private type to trust.
+
+        The curves travel as arrays: skops writes each number of a list as its own
+        entry, which made the file of a 200-epoch fit over 20 times its pickle.
+        """
+        from . import __version__
+
+        state = dict(super().__getstate__(), _sklearn_gd_version=__version__)
+        if "_state" in state:
+            state["_state"] = dict(vars(state["_state"]))
+        for name in self._curves:
+            if isinstance(state.get(name), list):
+                state[name] = np.asarray(state[name], dtype=np.float64)
+        return state
+
+    def __setstate__(self, state):
+        """Warn when another sklearn-gd version saved the model; rebuild the training state."""
+        from . import __version__
+        from ._engine import TrainState
+        from .exceptions import InconsistentVersionWarning
+
+        state = dict(state)
+        saved = state.pop("_sklearn_gd_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=saved,
+                ),
+                stacklevel=2,
+            )
+        if isinstance(state.get("_state"), dict):
+            train_state = object.__new__(TrainState)
+            train_state.__dict__.update(state["_state"])
+            state["_state"] = train_state
+        for name in self._curves:
+            if isinstance(state.get(name), np.ndarray):
+                state[name] = state[name].tolist()
+        super().__setstate__(state)
+
 
 # An epoch of at least this many batches reports its progress in tenths.
 LONG_EPOCH_BATCHES = 1_000
