@@ -12,6 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
@@ -38,6 +39,14 @@ def _fits_on_its_scale(model, X, y):
 
 def _fits_well(model, X, y):
     assert model.score(X, y) > 0.8
+
+
+def _same_as_a_python_float_fraction(model, X, y):
+    # np.float32 works as the Python float of its value (float32's 0.2 is a bit more
+    # than 0.2: of 30 rows it holds out 7, as it does in scikit-learn's SGD).
+    fraction = float(model.validation_fraction)
+    reference = clone(model).set_params(validation_fraction=fraction).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, reference.coef_)
 
 
 # fmt: off
@@ -90,6 +99,37 @@ BAD_INPUTS = [
     ("unknown classifier loss", GDClassifier(loss="squared_error"), X, LABELS, {}, (ValueError, "'loss'.*'log_loss'")),
     ("unknown optimizer", GDRegressor(optimizer="adamax"), X, Y, {}, (ValueError, "'optimizer' parameter.*'nadam'")),
     ("unknown schedule", GDRegressor(schedule="linear"), X, Y, {}, (ValueError, "'schedule' parameter.*'cosine'")),
+    ("all-zero class_weight", GDClassifier(class_weight={0: 0.0, 1: 0.0}), X, LABELS, {},
+     (ValueError, "class_weight=.* leaves every row of y with zero weight")),
+    ("negative class_weight", GDClassifier(class_weight={0: -1.0, 1: 1.0}), X, LABELS, {},
+     (ValueError, "class_weight must map labels to finite weights >= 0; got \\{0: -1.0\\}")),
+    ("NaN class_weight", GDClassifier(class_weight={0: np.nan, 1: 1.0}), X, LABELS, {},
+     (ValueError, "class_weight must map labels to finite weights >= 0")),
+    ("complex y, regressor", GDRegressor(), X, Y.astype(complex), {},
+     (ValueError, "^y must hold real numbers.*Complex data not supported")),
+    ("complex y, classifier", GDClassifier(), X, LABELS.astype(complex), {},
+     (ValueError, "^y must hold class labels.*Complex data not supported")),
+    ("letters in y, regressor", GDRegressor(), X, np.full(30, "a"), {},
+     (ValueError, "^y must hold real numbers.*could not convert")),
+    ("sparse y, regressor", GDRegressor(), X, sp.csr_matrix(Y[:, None]), {},
+     (TypeError, "y must be a dense array-like.*y.toarray\\(\\)")),
+    ("sparse y, classifier", GDClassifier(), X, sp.csr_matrix(LABELS[:, None]), {},
+     (TypeError, "y must be a dense array-like")),
+    ("NaN as a class label", GDClassifier(), X, np.where(LABELS == 1, np.nan, 0.0), {},
+     (ValueError, "Input y contains NaN")),
+    ("NaN among string labels", GDClassifier(), X,
+     np.array([np.nan if i == 3 else "ab"[i % 2] for i in range(30)], dtype=object), {},
+     (ValueError, "Input y contains NaN")),
+    ("np.float32 validation_fraction, regressor",
+     GDRegressor(early_stopping=True, validation_fraction=np.float32(0.2)), X, Y, {},
+     _same_as_a_python_float_fraction),
+    ("np.float32 validation_fraction, classifier",
+     GDClassifier(early_stopping=True, validation_fraction=np.float32(0.2)), X, LABELS, {},
+     _same_as_a_python_float_fraction),
+    # scikit-learn's SGDRegressor monitors an undefined R^2 (NaN) and never stops early.
+    ("a one-row validation split, regressor",
+     GDRegressor(early_stopping=True, validation_fraction=0.02), X, Y, {},
+     (ValueError, "early_stopping needs at least 2 validation rows.*of 30 samples holds out 1")),
     ("a bad schedule inside Warmup", GDRegressor(schedule=Warmup(InvScaling(power_t=-3))), X, Y, {},
      (ValueError, "'power_t' parameter of InvScaling must be a float in the range \\[0.0, inf\\)")),
     ("an unknown schedule name inside Warmup", GDRegressor(schedule=Warmup("linear")), X, Y, {},
@@ -119,6 +159,29 @@ def test_bad_input_table(estimator, X_, y_, kwargs, expected):
         with pytest.raises(error, match=message):
             model.fit(X_, y_, **kwargs)
         assert not hasattr(model, "coef_")
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        # scikit-learn's partial_fit refuses these too ("Expected array-like").
+        ({0, 1}, "classes must be an array-like of labels.*got set.*sorted\\(classes\\)"),
+        ((c for c in (0, 1)), "classes must be an array-like of labels.*got generator"),
+        ("01", "classes must be an array-like of labels.*got str '01'"),
+        ([0, 1, np.nan], "classes must not contain NaN"),
+        ([[0, 1]], "classes must be 1-D; got an array of shape \\(1, 2\\)"),
+    ],
+    ids=["a set", "a generator", "a string", "NaN", "2-D"],
+)
+def test_partial_fit_classes_that_are_not_a_list_of_labels(classes, message):
+    with pytest.raises(ValueError, match=message):
+        GDClassifier().partial_fit(X, LABELS, classes=classes)
+
+
+@pytest.mark.parametrize("classes", [(0, 1), range(2), np.array([1, 0])], ids=repr)
+def test_partial_fit_classes_as_any_sequence(classes):
+    model = GDClassifier().partial_fit(X, LABELS, classes=classes)
+    np.testing.assert_array_equal(model.classes_, [0, 1])
 
 
 # --- minimize: the same contract for its arguments -------------------------------------
