@@ -49,9 +49,9 @@ class LearningRateFinderResult:
         Where the smoothed loss falls fastest per unit of ``log(learning_rate)``,
         before its minimum: large enough to learn fast, below where it blows up.
         On the datasets bundled with scikit-learn (standardized features, ``y``
-        in its own units or standardized), training at the suggestion scores
-        within 0.003 of the default ``learning_rate`` on the training data, and
-        never more than 0.01 below it in 5-fold cross-validation.
+        in its own units or standardized), training at the suggestion scored
+        never more than 0.003 below the default ``learning_rate`` on the
+        training data, nor more than 0.01 below it in 5-fold cross-validation.
     stopped_early : bool
         Whether the loss exploded (or diverged) before the last step.
     """
@@ -121,8 +121,9 @@ def find_learning_rate(
     Parameters
     ----------
     estimator : GDRegressor, GDClassifier, or a Pipeline ending in one
-        With a Pipeline, its other steps are fitted on ``(X, y)`` and the test
-        runs on the data they output; the suggestion is for the last step
+        With a Pipeline, its other steps are fitted on ``(X, y)`` (without
+        ``sample_weight``) and the test runs on the data they output; the
+        suggestion is for the last step
         (``pipeline.set_params(<last step>__learning_rate=...)``).
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
@@ -179,18 +180,17 @@ def find_learning_rate(
     rng = check_random_state(random_state)
     sample = np.sort(rng.permutation(n)[:EVAL_ROWS])
     X_eval, Y_eval, sw_eval = X[sample], Y[sample], sw[sample] / sw[sample].sum()
-    order = rng.permutation(n)
-    steps = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    order, start = rng.permutation(n), 0
+    unused = np.random.default_rng(0)  # run_epoch's shuffling: one batch has nothing to shuffle
     rates, losses, smoothed = [], [], []
     average, best, stopped = 0.0, np.inf, False
     for step in range(n_steps):
-        start = (step * batch) % n
         if start + batch > n:  # a new pass over reshuffled rows
-            order = rng.permutation(n)
-            start = 0
+            order, start = rng.permutation(n), 0
         rows = order[start : start + batch]
+        start += batch
         try:
-            _, rate = trainer.run_epoch(state, X[rows], Y[rows], sw[rows], steps)
+            _, rate = trainer.run_epoch(state, X[rows], Y[rows], sw[rows], unused)
         except DivergenceError:
             stopped = True
             break
