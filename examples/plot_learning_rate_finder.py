@@ -3,10 +3,29 @@ Finding a learning rate with the range test
 ===========================================
 
 ``find_learning_rate`` trains a clone of the estimator for a few hundred steps
-while the step size grows geometrically, records the loss of each batch, and
-stops once the loss explodes. The suggestion is where the smoothed loss falls
-fastest: large enough to learn quickly, safely below where training breaks
-down. The estimator passed in is left untouched.
+while the step size grows geometrically, measures the training objective after
+each step on a fixed sample of the rows, and stops once it explodes. The
+suggestion is where the smoothed objective falls fastest: large enough to learn
+quickly, below where training breaks down. The estimator passed in is left
+untouched.
+
+What the printed numbers show (both in the full run and with ``--fast``):
+
+* the suggestion gives the fastest start: after one epoch its objective is the
+  closest of the three to the optimum (computed exactly by
+  ``LogisticRegression``), against a step 100 times smaller that has barely
+  begun and one 10 times larger that stays far above it;
+* at the suggestion the objective stalls after two epochs, in the noise of
+  its own step size; the estimators' default ``schedule='adaptive'``, used
+  here, cuts the step whenever the objective stalls, and the run ends within
+  0.1% of the optimum, below the 10 times larger step;
+* with many steps an epoch (the full run) the 100 times smaller step catches up
+  and ends closest; with fewer (``--fast``) it is still far away after the same
+  number of epochs: the suggestion is the safe start, not always the best
+  finish.
+
+A second run on a real regression dataset, ``load_diabetes`` with ``y`` in its
+own units, shows that the suggestion trains as well as the default there too.
 
 Run ``python examples/plot_learning_rate_finder.py`` (``--fast`` for CI); the
 figure goes to ``examples/output/learning_rate_finder.png``.
@@ -20,11 +39,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import make_classification  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_diabetes, make_classification  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import log_loss  # noqa: E402
 from sklearn.preprocessing import scale  # noqa: E402
 
-from sklearn_gd import GDClassifier, find_learning_rate  # noqa: E402
+from sklearn_gd import GDClassifier, GDRegressor, find_learning_rate  # noqa: E402
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 FAST = "--fast" in sys.argv
@@ -33,19 +55,40 @@ OUT.mkdir(exist_ok=True)
 X, y = make_classification(5_000 if FAST else 50_000, 40, n_informative=15, random_state=0)
 X = scale(X)
 
-estimator = GDClassifier(optimizer="adam", batch_size=64, random_state=0)
+estimator = GDClassifier(batch_size=64, random_state=0)
 result = find_learning_rate(estimator, X, y, n_steps=150 if FAST else 300, random_state=0)
 print(f"suggested learning_rate: {result.suggestion:.3g} "
       f"(tried {result.learning_rates[0]:.0e} to {result.learning_rates[-1]:.2g}, "
       f"stopped early: {result.stopped_early})")  # fmt: skip
 
+# The exact optimum of the same objective: mean log-loss + alpha / 2 * ||w||^2.
+alpha = estimator.alpha
+exact = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+optimum = log_loss(y, exact.predict_proba(X)) + alpha / 2 * np.sum(exact.coef_**2)
+print(f"optimum of the objective (LogisticRegression): {optimum:.4f}")
+
+epochs = 30
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 result.plot(ax=left)
-for lr in sorted({1e-4, result.suggestion, min(10 * result.suggestion, 1.0)}):
-    model = estimator.set_params(learning_rate=lr, max_iter=8, tol=None).fit(X, y)
-    right.plot(range(1, 9), model.loss_curve_, label=f"learning_rate={lr:.2g}")
-    print(f"learning_rate={lr:<8.3g} objective after 8 epochs: {model.loss_curve_[-1]:.4f}")
-right.set(xlabel="epoch", ylabel="training objective", title="Training with each step size")
+print("objective above the optimum (%), default schedule='adaptive':")
+print(f"{'learning_rate':>14} {'epoch 1':>8} {'epoch 2':>8} {'epoch 5':>8} {f'epoch {epochs}':>9}")
+for lr in (result.suggestion / 100, result.suggestion, 10 * result.suggestion):
+    model = estimator.set_params(learning_rate=lr, max_iter=epochs, tol=1e-4).fit(X, y)
+    gap = 100 * (np.array(model.loss_curve_) / optimum - 1)
+    right.plot(range(1, len(gap) + 1), gap, label=f"learning_rate={lr:.2g}")
+    print(f"{lr:14.3g} {gap[0]:8.2f} {gap[1]:8.2f} {gap[4]:8.2f} {gap[-1]:9.2f}")
+right.set(xlabel="epoch", ylabel="objective above the optimum (%)", yscale="log",
+          title="Training from each step size")  # fmt: skip
 right.legend()
 fig.savefig(OUT / "learning_rate_finder.png", dpi=80)
 print(f"figure written to {OUT / 'learning_rate_finder.png'}")
+
+# A regressor on real data, y in its own units (a mean of 152).
+X, y = load_diabetes(return_X_y=True)
+X = scale(X)
+result = find_learning_rate(GDRegressor(), X, y, random_state=0)
+default = GDRegressor(random_state=0).fit(X, y)
+suggested = GDRegressor(learning_rate=result.suggestion, random_state=0).fit(X, y)
+print(f"diabetes: suggested learning_rate {result.suggestion:.3g}; training R^2 "
+      f"{suggested.score(X, y):.4f} at the suggestion, {default.score(X, y):.4f} at "
+      f"the default {default.learning_rate}")  # fmt: skip

@@ -13,11 +13,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._compat import (
     CallbackSupportMixin,
@@ -197,6 +198,16 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 component._validate_params()
 
     def _check_data(self, X, y, sample_weight, *, reset):
+        def not_real(name, message):
+            what = "real numbers (float64 or float32, or values that convert to them)"
+            if name == "y" and not self._y_numeric:
+                what = "class labels (integers, strings or real numbers)"
+            return ValueError(f"{name} must hold {what}: {message}")
+
+        if issparse(y):
+            raise TypeError(
+                "y must be a dense array-like; a sparse matrix was passed for y: use y.toarray()."
+            )
         try:
             X, y = validate_data(
                 self,
@@ -210,13 +221,26 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 reset=reset,
             )
         except ValueError as exc:
-            message = str(exc)
-            if "could not convert" in message or "Complex data" in message:
-                raise ValueError(
-                    "X must hold real numbers (float64 or float32, or values that "
-                    f"convert to them): {message.splitlines()[0]}"
-                ) from exc
-            raise
+            message = str(exc).splitlines()[0]
+            known = ("could not convert", "Complex data", "Input contains")
+            if not any(part in message for part in known):
+                raise
+            # validate_data checks X and y together: say which one failed.
+            try:
+                check_array(X, accept_sparse=True, dtype=(np.float64, np.float32),
+                            ensure_2d=False, allow_nd=True, ensure_min_samples=0)  # fmt: skip
+            except ValueError:
+                name = "X"
+            else:
+                name = "y"
+            if "Input contains" in message:
+                raise ValueError(message.replace("Input", f"Input {name}", 1)) from exc
+            raise not_real(name, message) from exc
+        if self._y_numeric and y.dtype.kind not in "biuf":  # strings pass validate_data
+            try:
+                y = y.astype(np.float64)
+            except ValueError as exc:
+                raise not_real("y", str(exc)) from exc
         if hasattr(X, "format") and X.format != "csr":
             X = X.tocsr()
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)

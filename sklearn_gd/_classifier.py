@@ -1,5 +1,8 @@
 """GDClassifier: label encoding, one-vs-rest as one (n, K) problem, multinomial softmax."""
 
+from collections.abc import Sequence
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
@@ -21,6 +24,28 @@ def _has_proba(estimator):
             "use loss='log_loss' or 'modified_huber'."
         )
     return True
+
+
+def _check_classes(classes):
+    """``classes`` of ``partial_fit`` as a 1-D array of labels, or None; as
+    scikit-learn's SGD, refuse what has no order or is one label (a set, a
+    generator, a string)."""
+    if classes is None:
+        return None
+    if isinstance(classes, str) or not (
+        hasattr(classes, "__array__") or isinstance(classes, Sequence)
+    ):
+        raise ValueError(
+            "classes must be an array-like of labels (a list, tuple or array); got "
+            f"{type(classes).__name__} {classes!r}"
+            + (": pass sorted(classes)." if isinstance(classes, (set, frozenset)) else ".")
+        )
+    array = np.asarray(classes)
+    if array.ndim != 1:
+        raise ValueError(f"classes must be 1-D; got an array of shape {array.shape}.")
+    if any(isinstance(label, (float, np.floating)) and np.isnan(label) for label in array):
+        raise ValueError(f"classes must not contain NaN: a label cannot be NaN; got {classes!r}.")
+    return array
 
 
 class GDClassifier(ClassifierMixin, BaseGD):
@@ -210,6 +235,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     # --- target encoding ------------------------------------------------------------
 
     def _encode_target(self, y, sample_weight, dtype, *, first, partial, classes=None):
+        classes = _check_classes(classes)
         if first:
             # Later partial_fit calls check labels against classes_ below,
             # which also rejects continuous targets, at a fraction of the cost.
@@ -282,14 +308,30 @@ class GDClassifier(ClassifierMixin, BaseGD):
                     f"class_weight has labels not in the data: {sorted(unknown, key=str)!r}; "
                     f"the classes are {self.classes_.tolist()!r}."
                 )
+            bad = {
+                label: weight
+                for label, weight in self.class_weight.items()
+                if not (isinstance(weight, Real) and np.isfinite(weight) and weight >= 0)
+            }
+            if bad:
+                raise ValueError(
+                    f"class_weight must map labels to finite weights >= 0; got {bad!r}."
+                )
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        return sample_weight * weights[index].astype(sample_weight.dtype)
+        weighted = sample_weight * weights[index].astype(sample_weight.dtype)
+        if not weighted.sum() > 0:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} leaves every row of y with zero weight "
+                f"(the classes present are {np.unique(y).tolist()!r}); at least one row "
+                "needs a positive weight."
+            )
+        return weighted
 
     def _validation_split(self, n_samples, y, seed):
         try:
             return train_test_split(
                 np.arange(n_samples),
-                test_size=self.validation_fraction,
+                test_size=float(self.validation_fraction),  # np.float32 is not a float
                 stratify=y,
                 random_state=seed,
             )

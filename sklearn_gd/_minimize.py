@@ -1,13 +1,15 @@
 """``minimize``: the estimators' optimizers and schedules on any differentiable function."""
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import OptimizeResult
+from sklearn.utils.validation import check_scalar
 
 from ._stopping import Monitor
-from .optimizers import clip_by_global_norm, resolve_optimizer
-from .schedules import Optimal, ScheduleContext, plateau_of, resolve_schedule
+from .optimizers import OPTIMIZERS, Optimizer, clip_by_global_norm, resolve_optimizer
+from .schedules import SCHEDULES, Optimal, Schedule, ScheduleContext, plateau_of, resolve_schedule
 
 
 def _finite_difference(fun, x, shape):
@@ -19,6 +21,28 @@ def _finite_difference(fun, x, shape):
         e[i] = h[i]
         grad[i] = (fun((x + e).reshape(shape)) - fun((x - e).reshape(shape))) / (2 * h[i])
     return grad
+
+
+def _scalar(value):
+    """``fun``'s value as a float; a clear error for anything but one number."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "biuf":
+        raise ValueError(
+            "fun must return a scalar (one real number); got "
+            f"{type(value).__name__} of shape {array.shape} and dtype {array.dtype}."
+        )
+    return float(array.reshape(()))
+
+
+def _check_component(value, name, registry, kind):
+    """A registry name or an object of ``kind``; a clear error listing the names otherwise."""
+    if isinstance(value, str) and value not in registry:
+        raise ValueError(f"{name} must be one of {sorted(registry)} or an instance of "
+                         f"{kind.__name__}; got {value!r}.")  # fmt: skip
+    if not isinstance(value, (str, kind)):
+        raise TypeError(f"{name} must be one of {sorted(registry)} or an instance of "
+                        f"{kind.__name__}; got {type(value).__name__}.")  # fmt: skip
+    return value
 
 
 def minimize(
@@ -45,22 +69,24 @@ def minimize(
         ``fun(x) -> float``, or ``(float, gradient)`` with ``jac=True``.
     x0 : array-like
         Starting point; ``x`` keeps its shape.
-    jac : callable, True or None, default=None
-        ``jac(x) -> gradient``; True when ``fun`` returns the gradient too;
-        None estimates it by central finite differences (``2 * x.size``
-        evaluations of ``fun`` per iteration, with a warning).
+    jac : callable, bool or None, default=None
+        ``jac(x) -> gradient`` of ``x``'s shape; True when ``fun`` returns the
+        gradient too; None or False (as in ``scipy.optimize.minimize``)
+        estimates it by central finite differences (``2 * x.size`` evaluations
+        of ``fun`` per iteration, with a warning).
     optimizer : str or Optimizer, default='adam'
     learning_rate : float, default=0.01
     schedule : str or Schedule, default='constant'
         Per-epoch schedules count one iteration as one epoch. 'optimal' is not
         available: it is defined for regularised losses only.
     max_iter : int, default=1000
-        Maximum number of steps.
+        Maximum number of steps (>= 0; 0 only evaluates ``fun`` at ``x0``).
     tol : float or None, default=1e-6
         Stop (successfully) once the L2 norm of the gradient is at most
         ``tol``; None runs all ``max_iter`` steps.
-    clip_norm : float or None, default=None
-        Rescale each gradient to at most this L2 norm before the step.
+    clip_norm : float > 0 or None, default=None
+        Rescale each gradient to at most this L2 norm before the step (the
+        gradient reported in ``jac`` and to ``callback`` is the unclipped one).
     callback : callable, default=None
         ``callback(intermediate_result)`` after each step, with an
         ``OptimizeResult`` holding ``x``, ``fun``, ``jac`` and ``nit``;
@@ -87,8 +113,8 @@ def minimize(
     x0 = np.asarray(x0, dtype=float)
     shape = x0.shape
     x = x0.ravel().copy()
-    opt = resolve_optimizer(optimizer)
-    sched = resolve_schedule(schedule)
+    opt = resolve_optimizer(_check_component(optimizer, "optimizer", OPTIMIZERS, Optimizer))
+    sched = resolve_schedule(_check_component(schedule, "schedule", SCHEDULES, Schedule))
     for component in (opt, sched):
         component._validate_params()
     if isinstance(sched, Optimal):
@@ -96,8 +122,20 @@ def minimize(
             "schedule='optimal' is scikit-learn's rule for regularised losses and "
             "needs alpha; minimize supports the other schedules."
         )
-    if not learning_rate > 0:
+    if isinstance(learning_rate, str) or not learning_rate > 0:
         raise ValueError(f"learning_rate must be a float > 0, got {learning_rate!r}.")
+    check_scalar(max_iter, "max_iter", Integral, min_val=0)
+    if tol is not None:
+        check_scalar(tol, "tol", Real, min_val=0)
+    if clip_norm is not None:
+        check_scalar(clip_norm, "clip_norm", Real, min_val=0, include_boundaries="neither")
+    if not (jac is None or isinstance(jac, bool) or callable(jac)):
+        raise TypeError(
+            "jac must be a callable returning the gradient, True (fun returns "
+            f"(value, gradient)), or None/False (finite differences); got {jac!r}."
+        )
+    if jac is False:  # scipy's convention: no gradient given
+        jac = None
     if jac is None:
         warnings.warn(
             "jac=None: the gradient is estimated by central finite differences, "
@@ -112,17 +150,26 @@ def minimize(
         nonlocal nfev
         with np.errstate(all="ignore"):
             if jac is True:
-                value, grad = fun(x.reshape(shape))
+                out = fun(x.reshape(shape))
+                if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                    raise TypeError(
+                        "with jac=True, fun must return a pair (value, gradient); got "
+                        f"{type(out).__name__}."
+                    )
+                value, grad = _scalar(out[0]), out[1]
                 nfev += 1
             else:
-                value = fun(x.reshape(shape))
+                value = _scalar(fun(x.reshape(shape)))
                 nfev += 1
                 if jac is None:
                     grad = _finite_difference(fun, x, shape)
                     nfev += 2 * x.size
                 else:
                     grad = jac(x.reshape(shape))
-        return float(value), np.array(grad, dtype=float).ravel()
+        grad = np.array(grad, dtype=float)
+        if grad.size != x.size:
+            raise ValueError(f"The gradient must have x0's shape {shape}; got shape {grad.shape}.")
+        return value, grad.ravel()
 
     context = ScheduleContext(max_iter=max_iter, alpha=None, loss=None)
     monitor = Monitor(None, 10, plateau_of(sched), learning_rate, keep_best=False)
@@ -151,8 +198,9 @@ def minimize(
         value, grad = evaluate(x)
         _, lr_scale = monitor.update(value, t, None, lr_scale)
         if callback is not None:
+            # Copies: the next step clips grad in place, and must not change what was seen.
             info = OptimizeResult(
-                x=x.reshape(shape).copy(), fun=value, jac=grad.reshape(shape), nit=t
+                x=x.reshape(shape).copy(), fun=value, jac=grad.reshape(shape).copy(), nit=t
             )
             try:
                 stop = callback(info)

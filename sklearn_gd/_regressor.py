@@ -244,9 +244,19 @@ class GDRegressor(RegressorMixin, BaseGD):
         return Y, sample_weight
 
     def _validation_split(self, n_samples, y, seed):
-        return train_test_split(
-            np.arange(n_samples), test_size=self.validation_fraction, random_state=seed
-        )
+        # float(): train_test_split refuses an np.float32 test_size.
+        fraction = float(self.validation_fraction)
+        train, val = train_test_split(np.arange(n_samples), test_size=fraction, random_state=seed)
+        if len(val) < 2:
+            # One row has no spread: R^2 is undefined and the monitor would see a
+            # constant (scikit-learn's SGDRegressor then never stops early).
+            raise ValueError(
+                f"early_stopping needs at least 2 validation rows, but "
+                f"validation_fraction={fraction:g} of {n_samples} samples holds out "
+                f"{len(val)}; raise validation_fraction to at least {2 / n_samples:.3g}, "
+                "use more data, or set early_stopping=False."
+            )
+        return train, val
 
     def _score_raw(self, raw, Y, sw):
         pred = self._inverse_link(raw)

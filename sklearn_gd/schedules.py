@@ -224,6 +224,18 @@ class Warmup(Schedule):
         self.schedule = schedule
         self.warmup_steps = warmup_steps
 
+    def _validate_params(self):
+        """Validate ``warmup_steps`` and the wrapped schedule, by its own constraints."""
+        super()._validate_params()
+        if isinstance(self.schedule, Schedule):
+            self.schedule._validate_params()
+        elif not (isinstance(self.schedule, str) and self.schedule in SCHEDULES):
+            error = ValueError if isinstance(self.schedule, str) else TypeError
+            raise error(
+                f"The 'schedule' parameter of Warmup must be a str among {sorted(SCHEDULES)} "
+                f"or an instance of Schedule. Got {self.schedule!r} instead."
+            )
+
     def rates(self, learning_rate, t, epoch, context):
         inner = resolve_schedule(self.schedule).rates(learning_rate, t, epoch, context)
         return inner * np.minimum(1.0, np.asarray(t, dtype=float) / self.warmup_steps)

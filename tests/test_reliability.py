@@ -12,11 +12,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor, minimize
+from sklearn_gd.schedules import InvScaling, Warmup
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(30, 3))
@@ -37,6 +39,14 @@ def _fits_on_its_scale(model, X, y):
 
 def _fits_well(model, X, y):
     assert model.score(X, y) > 0.8
+
+
+def _same_as_a_python_float_fraction(model, X, y):
+    # np.float32 works as the Python float of its value (float32's 0.2 is a bit more
+    # than 0.2: of 30 rows it holds out 7, as it does in scikit-learn's SGD).
+    fraction = float(model.validation_fraction)
+    reference = clone(model).set_params(validation_fraction=fraction).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, reference.coef_)
 
 
 # fmt: off
@@ -89,6 +99,43 @@ BAD_INPUTS = [
     ("unknown classifier loss", GDClassifier(loss="squared_error"), X, LABELS, {}, (ValueError, "'loss'.*'log_loss'")),
     ("unknown optimizer", GDRegressor(optimizer="adamax"), X, Y, {}, (ValueError, "'optimizer' parameter.*'nadam'")),
     ("unknown schedule", GDRegressor(schedule="linear"), X, Y, {}, (ValueError, "'schedule' parameter.*'cosine'")),
+    ("all-zero class_weight", GDClassifier(class_weight={0: 0.0, 1: 0.0}), X, LABELS, {},
+     (ValueError, "class_weight=.* leaves every row of y with zero weight")),
+    ("negative class_weight", GDClassifier(class_weight={0: -1.0, 1: 1.0}), X, LABELS, {},
+     (ValueError, "class_weight must map labels to finite weights >= 0; got \\{0: -1.0\\}")),
+    ("NaN class_weight", GDClassifier(class_weight={0: np.nan, 1: 1.0}), X, LABELS, {},
+     (ValueError, "class_weight must map labels to finite weights >= 0")),
+    ("complex y, regressor", GDRegressor(), X, Y.astype(complex), {},
+     (ValueError, "^y must hold real numbers.*Complex data not supported")),
+    ("complex y, classifier", GDClassifier(), X, LABELS.astype(complex), {},
+     (ValueError, "^y must hold class labels.*Complex data not supported")),
+    ("letters in y, regressor", GDRegressor(), X, np.full(30, "a"), {},
+     (ValueError, "^y must hold real numbers.*could not convert")),
+    ("sparse y, regressor", GDRegressor(), X, sp.csr_matrix(Y[:, None]), {},
+     (TypeError, "y must be a dense array-like.*y.toarray\\(\\)")),
+    ("sparse y, classifier", GDClassifier(), X, sp.csr_matrix(LABELS[:, None]), {},
+     (TypeError, "y must be a dense array-like")),
+    ("NaN as a class label", GDClassifier(), X, np.where(LABELS == 1, np.nan, 0.0), {},
+     (ValueError, "Input y contains NaN")),
+    ("NaN among string labels", GDClassifier(), X,
+     np.array([np.nan if i == 3 else "ab"[i % 2] for i in range(30)], dtype=object), {},
+     (ValueError, "Input y contains NaN")),
+    ("np.float32 validation_fraction, regressor",
+     GDRegressor(early_stopping=True, validation_fraction=np.float32(0.2)), X, Y, {},
+     _same_as_a_python_float_fraction),
+    ("np.float32 validation_fraction, classifier",
+     GDClassifier(early_stopping=True, validation_fraction=np.float32(0.2)), X, LABELS, {},
+     _same_as_a_python_float_fraction),
+    # scikit-learn's SGDRegressor monitors an undefined R^2 (NaN) and never stops early.
+    ("a one-row validation split, regressor",
+     GDRegressor(early_stopping=True, validation_fraction=0.02), X, Y, {},
+     (ValueError, "early_stopping needs at least 2 validation rows.*of 30 samples holds out 1")),
+    ("a bad schedule inside Warmup", GDRegressor(schedule=Warmup(InvScaling(power_t=-3))), X, Y, {},
+     (ValueError, "'power_t' parameter of InvScaling must be a float in the range \\[0.0, inf\\)")),
+    ("an unknown schedule name inside Warmup", GDRegressor(schedule=Warmup("linear")), X, Y, {},
+     (ValueError, "'schedule' parameter of Warmup must be a str among.*'cosine'.*Got 'linear'")),
+    ("a non-schedule inside Warmup", GDRegressor(schedule=Warmup(3)), X, Y, {},
+     (TypeError, "'schedule' parameter of Warmup.*instance of Schedule. Got 3")),
 ]
 # fmt: on
 
@@ -112,6 +159,98 @@ def test_bad_input_table(estimator, X_, y_, kwargs, expected):
         with pytest.raises(error, match=message):
             model.fit(X_, y_, **kwargs)
         assert not hasattr(model, "coef_")
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        # scikit-learn's partial_fit refuses these too ("Expected array-like").
+        ({0, 1}, "classes must be an array-like of labels.*got set.*sorted\\(classes\\)"),
+        ((c for c in (0, 1)), "classes must be an array-like of labels.*got generator"),
+        ("01", "classes must be an array-like of labels.*got str '01'"),
+        ([0, 1, np.nan], "classes must not contain NaN"),
+        ([[0, 1]], "classes must be 1-D; got an array of shape \\(1, 2\\)"),
+    ],
+    ids=["a set", "a generator", "a string", "NaN", "2-D"],
+)
+def test_partial_fit_classes_that_are_not_a_list_of_labels(classes, message):
+    with pytest.raises(ValueError, match=message):
+        GDClassifier().partial_fit(X, LABELS, classes=classes)
+
+
+@pytest.mark.parametrize("classes", [(0, 1), range(2), np.array([1, 0])], ids=repr)
+def test_partial_fit_classes_as_any_sequence(classes):
+    model = GDClassifier().partial_fit(X, LABELS, classes=classes)
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+
+
+# --- minimize: the same contract for its arguments -------------------------------------
+
+
+def _square(w):
+    return float(np.sum((w - 3.0) ** 2))
+
+
+def _square_grad(w):
+    return 2.0 * (w - 3.0)
+
+
+# fmt: off
+MINIMIZE_BAD_INPUTS = [
+    # (id, keyword arguments replacing the defaults, (exception, regex))
+    ("clip_norm 0", {"clip_norm": 0.0}, (ValueError, "clip_norm == 0.0, must be > 0")),
+    ("negative clip_norm", {"clip_norm": -1.0}, (ValueError, "clip_norm == -1.0, must be > 0")),
+    ("negative max_iter", {"max_iter": -1}, (ValueError, "max_iter == -1, must be >= 0")),
+    ("float max_iter", {"max_iter": 2.5}, (TypeError, "max_iter must be an instance of int")),
+    ("negative tol", {"tol": -1e-3}, (ValueError, "tol == -0.001, must be >= 0")),
+    ("unknown optimizer", {"optimizer": "adamax"},
+     (ValueError, "optimizer must be one of \\[.*'adam'.*'sgd'\\].*got 'adamax'")),
+    ("unknown schedule", {"schedule": "linear"},
+     (ValueError, "schedule must be one of \\[.*'cosine'.*\\].*got 'linear'")),
+    ("optimizer of the wrong type", {"optimizer": 3}, (TypeError, "optimizer must be one of")),
+    ("a bad schedule inside Warmup", {"schedule": Warmup(InvScaling(power_t=-3))},
+     (ValueError, "'power_t' parameter of InvScaling")),
+    ("jac a string", {"jac": "2-point"}, (TypeError, "jac must be a callable.*None/False")),
+    ("vector-valued fun", {"fun": lambda w: (w - 3.0) ** 2},
+     (ValueError, "fun must return a scalar.*shape \\(2,\\)")),
+    ("jac=True, fun returns a value only", {"jac": True},
+     (TypeError, "with jac=True, fun must return a pair")),
+    ("gradient of the wrong shape", {"jac": lambda w: np.ones(3)},
+     (ValueError, "gradient must have x0's shape \\(2,\\); got shape \\(3,\\)")),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [case[1:] for case in MINIMIZE_BAD_INPUTS],
+    ids=[case[0] for case in MINIMIZE_BAD_INPUTS],
+)
+def test_minimize_bad_input_table(kwargs, expected):
+    arguments = {"fun": _square, "x0": np.zeros(2), "jac": _square_grad, **kwargs}
+    with pytest.raises(expected[0], match=expected[1]):
+        minimize(arguments.pop("fun"), arguments.pop("x0"), **arguments)
+
+
+def test_minimize_jac_false_is_finite_differences_as_in_scipy():
+    # scipy.optimize.minimize reads jac=False as "no gradient given".
+    with pytest.warns(UserWarning, match="finite differences"):
+        res = minimize(_square, np.zeros(2), jac=False, optimizer="sgd", learning_rate=0.1,
+                       max_iter=3, tol=None)  # fmt: skip
+    # The exact iterates of w <- w - 0.1 * 2 (w - 3) from 0: 0.6, 1.08, 1.464.
+    np.testing.assert_allclose(res.x_history[1:, 0], [0.6, 1.08, 1.464], rtol=1e-8)
+
+
+def test_minimize_callback_sees_the_unclipped_gradient_and_keeps_it():
+    seen = []
+    minimize(_square, np.zeros(1), jac=_square_grad, optimizer="sgd", learning_rate=0.1,
+             clip_norm=0.5, max_iter=3, tol=None,
+             callback=lambda info: seen.append((info.x.copy(), info.jac)))  # fmt: skip
+    # After the callback returned, later (clipped) steps must not have changed what it got.
+    for x, jac in seen:
+        np.testing.assert_array_equal(jac, _square_grad(x))
+    # The steps themselves are clipped: 0.1 * 0.5 each.
+    np.testing.assert_allclose([x[0] for x, _ in seen], [0.05, 0.1, 0.15])
 
 
 def test_partial_fit_with_changed_features_or_unseen_class():
