@@ -143,9 +143,9 @@ def minimize(
         lr = float(sched.rates(learning_rate, np.array([t]), epoch, context)[0]) * lr_scale
         clip_by_global_norm(grad, clip_norm)
         with np.errstate(all="ignore"):
-            opt.step(x, grad, state, lr, t)
-            if opt.decoupled_decay:
+            if opt.decoupled_decay:  # before the step, at the old x's gradient (AdamW)
                 x *= 1.0 - lr * opt.decoupled_decay
+            opt.step(x, grad, state, lr, t)
         xs.append(x.copy())
         lrs.append(lr)
         value, grad = evaluate(x)
