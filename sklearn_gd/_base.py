@@ -302,12 +302,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
 
         rng = np.random.default_rng(seed)
         state = trainer.init_state(self._initial_theta(X.shape[1], Y, sw, loss, baseline=True))
+        steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
         monitor = Monitor(
             self.tol,
             self.n_iter_no_change,
             plateau_of(trainer.schedule),
             self.learning_rate,
             keep_best=self.restore_best_weights,
+            objective=not self.early_stopping,
+            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
         )
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)

@@ -125,7 +125,8 @@ def minimize(
         return float(value), np.array(grad, dtype=float).ravel()
 
     context = ScheduleContext(max_iter=max_iter, alpha=None, loss=None)
-    monitor = Monitor(None, 10, plateau_of(sched), learning_rate, keep_best=False)
+    # tol=0: plateau cuts on any non-improving step (minimize's own tol is on the gradient)
+    monitor = Monitor(0.0, 10, plateau_of(sched), learning_rate, keep_best=False)
     state = opt.init(x)
     xs, fs, lrs = [x.copy()], [], []
     lr_scale = 1.0

@@ -1,0 +1,99 @@
+"""The monitor: scikit-learn's 'adaptive' rule, written out from its source, and
+the convergence rule of the training objective, against exact optima."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._stopping import Monitor
+from sklearn_gd.schedules import Adaptive, CosineAnnealing
+
+
+def _sklearn_adaptive(values, eta0, tol, n_iter_no_change):
+    """scikit-learn's loop (_sgd_fast.pyx.tp), on a given objective sequence:
+    returns the step size of each epoch and the number of epochs run."""
+    best, count, eta, etas = np.inf, 0, eta0, []
+    for epoch, value in enumerate(values, start=1):
+        etas.append(eta)
+        tol_ = tol if tol is not None else -np.inf
+        if tol_ > -np.inf and value > best - tol_:
+            count += 1
+        else:
+            count = 0
+        if value < best:
+            best = value
+        if count >= n_iter_no_change:
+            if eta > 1e-6:
+                eta = eta / 5
+                count = 0
+            else:
+                return etas, epoch
+    return etas, len(values)
+
+
+def _ours(values, eta0, tol, n_iter_no_change):
+    monitor = Monitor(tol, n_iter_no_change, Adaptive(), eta0, keep_best=False, objective=True)
+    scale, etas = 1.0, []
+    for epoch, value in enumerate(values, start=1):
+        etas.append(eta0 * scale)
+        stop, scale = monitor.update(value, epoch, None, scale)
+        if stop:
+            return etas, epoch
+    return etas, len(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.ones(80),  # a plateau from the start
+        np.r_[np.linspace(2, 1, 10), np.ones(70)],
+        # improvements of exactly tol count as improvements (the test is value > best - tol)
+        np.r_[2.0 - 0.5 * np.arange(4), np.full(76, 0.5)],
+        np.r_[1.0, 1.2, 0.9, 0.95, 0.99, 0.89, 0.91, np.full(73, 0.895)],
+    ],
+)
+@pytest.mark.parametrize("tol", [0.5, 1e-3, None])
+def test_adaptive_is_scikit_learns_rule(values, tol):
+    want = _sklearn_adaptive(values, 1.0, tol, 5)
+    got = _ours(values, 1.0, tol, 5)
+    assert got[1] == want[1]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+
+
+def test_adaptive_cuts_below_its_floor_once_then_stops():
+    # From 1.0, nine cuts by 5: the last one from 2.56e-6 (> 1e-6) to 5.12e-7,
+    # then five more bad epochs stop training: 1 + 5 * 10 epochs.
+    X = np.zeros((8, 2))
+    model = GDRegressor(
+        optimizer="sgd", learning_rate=1.0, schedule="adaptive", batch_size="full",
+        fit_intercept=False, tol=1e-4, max_iter=200,
+    ).fit(X, np.zeros(8))  # fmt: skip
+    assert model.n_iter_ == 51
+    assert model.learning_rate_curve_[-1] == pytest.approx(5.12e-7, rel=1e-12)
+    assert sorted(set(model.learning_rate_curve_), reverse=True) == pytest.approx(
+        [0.2**k for k in range(10)], rel=1e-12
+    )
+
+
+def test_adaptive_never_cuts_without_tol():
+    model = GDRegressor(
+        optimizer="sgd", learning_rate=1.0, schedule="adaptive", batch_size="full",
+        fit_intercept=False, tol=None, max_iter=40,
+    ).fit(np.zeros((8, 2)), np.zeros(8))  # fmt: skip
+    assert model.n_iter_ == 40 and set(model.learning_rate_curve_) == {1.0}
+
+
+def test_horizon_schedule_anneals_to_its_end():
+    # tol does not stop a cosine schedule before t_max: the last step is near 0.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDClassifier(schedule=CosineAnnealing(t_max=30), batch_size="full",
+                         learning_rate=0.1, random_state=0).fit(X, y)  # fmt: skip
+    assert model.n_iter_ >= 30
+    assert model.learning_rate_curve_[29] < 0.01 * 0.1
