@@ -6,7 +6,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseGD
 from ._compat import StrOptions
@@ -14,7 +13,8 @@ from .losses import CLASSIFICATION_LOSSES, classification_loss
 
 
 def _has_proba(estimator):
-    check_is_fitted(estimator)
+    """Probabilities exist by ``loss`` alone, fitted or not, as on scikit-learn's SGD:
+    meta-estimators (``StackingClassifier(stack_method='auto')``) ask before ``fit``."""
     if estimator.loss not in ("log_loss", "modified_huber"):
         raise AttributeError(
             f"probability estimates are not available for loss={estimator.loss!r}; "

@@ -204,3 +204,29 @@ def test_default_within_one_point_on_large_problem():
     ours = cross_val_score(make_pipeline(StandardScaler(), GDClassifier(random_state=0)), X, y)
     ref = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), X, y)
     assert ours.mean() >= ref.mean() - 0.01
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "hinge"])
+def test_probabilities_exist_by_loss_alone_before_fit(loss):
+    # As scikit-learn's SGD: hasattr answers before fit; calling still needs fit.
+    from sklearn.exceptions import NotFittedError
+
+    model = GDClassifier(loss=loss)
+    has = loss in ("log_loss", "modified_huber")
+    assert hasattr(model, "predict_proba") is has
+    assert hasattr(model, "predict_log_proba") is has
+    if has:
+        with pytest.raises(NotFittedError):
+            model.predict_proba(np.zeros((1, 2)))
+
+
+def test_stacking_auto_uses_probabilities():
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import StackingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    stack = StackingClassifier(
+        [("log", GDClassifier(random_state=0)), ("hinge", GDClassifier(loss="hinge", random_state=0))],
+        cv=2,
+    ).fit(X, y)
+    assert stack.stack_method_ == ["predict_proba", "decision_function"]
