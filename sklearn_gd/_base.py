@@ -13,6 +13,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -76,7 +77,48 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-class BaseGD(CallbackSupportMixin, BaseEstimator):
+class SparseCoefMixin:
+    """``densify()`` / ``sparsify()`` as on scikit-learn's linear models.
+
+    scikit-learn's own mixin turns a 1-D ``coef_`` into a 2-D one on the way
+    back; this one restores the shape ``fit`` gave (``_coef_attributes``).
+    """
+
+    def densify(self):
+        """Convert ``coef_`` to a dense array (the default after ``fit``).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        if sparse.issparse(self.coef_):
+            coef = self.coef_.toarray()
+            weights = np.hstack([coef, np.zeros((coef.shape[0], 1), dtype=coef.dtype)])
+            self.coef_ = self._coef_attributes(weights)["coef_"]
+        return self
+
+    def sparsify(self):
+        """Convert ``coef_`` to a scipy.sparse CSR matrix of shape ``(n_outputs, n_features)``.
+
+        Worth it when most coefficients are zero (an L1 penalty): prediction on
+        sparse weights is faster and storing them smaller. ``predict`` works
+        with either; ``fit`` and ``partial_fit`` give dense weights again.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self.coef_ = sparse.csr_matrix(np.atleast_2d(self.coef_))
+        return self
+
+    def _dense_coef(self):
+        """``coef_`` as a dense array, whether or not it was sparsified."""
+        return self.coef_.toarray() if sparse.issparse(self.coef_) else self.coef_
+
+
+class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of the gradient-descent linear models; not for direct use."""
 
     _parameter_constraints = {
@@ -276,7 +318,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         n_outputs = Y.shape[1]
         theta = np.zeros((n_outputs, n_features + 1), dtype=Y.dtype)
         if self.warm_start and hasattr(self, "coef_"):
-            theta[:, :-1] = np.reshape(self.coef_, (n_outputs, n_features))
+            theta[:, :-1] = np.reshape(self._dense_coef(), (n_outputs, n_features))
             theta[:, -1] = self.intercept_
         elif baseline and self.fit_intercept:
             theta[:, -1] = loss.baseline(Y, sw)
@@ -460,7 +502,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """Raw predictions of shape ``(n_samples, n_outputs)``."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False)
-        coef = np.atleast_2d(self.coef_)
+        coef = self.coef_ if sparse.issparse(self.coef_) else np.atleast_2d(self.coef_)
         return self._raw(X, coef, np.atleast_1d(self.intercept_))
 
     def __sklearn_tags__(self):
