@@ -8,6 +8,7 @@ state and stores it only on success, so a failed ``fit`` or ``partial_fit``
 leaves the estimator as it was.
 """
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -136,7 +138,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "restore_best_weights": ["boolean"],
-        "scoring": [StrOptions({"loss"}), None],
+        "scoring": [StrOptions({"loss"} | set(get_scorer_names())), callable, None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean"],
@@ -338,6 +340,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if self.early_stopping:
             train, val = self._validation_split(X.shape[0], y, seed)
             X_val, Y_val, sw_val = X[val], Y[val], sw[val]
+            validation = (X_val, Y_val, y[val], sw_val, self._scorer())
             X, Y, y, sw = X[train], Y[train], y[train], sw[train]
             if not sw.sum() > 0:
                 raise ValueError("The training part of the early-stopping split has zero weight.")
@@ -369,7 +372,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             curves["learning_rate_curve_"].append(lr)
             monitored = objective
             if self.early_stopping:
-                score = self._validation_score(weights, loss, X_val, Y_val, sw_val)
+                score = self._validation_score(weights, loss, *validation)
                 curves["validation_score_curve_"].append(score)
                 monitored = -score
             if self.verbose:
@@ -479,11 +482,31 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         """``coef_`` and ``intercept_`` as the public attributes hold them."""
         return {"coef_": weights[:, :-1], "intercept_": weights[:, -1]}
 
-    def _validation_score(self, weights, loss, X, Y, sw):
-        raw = self._raw(X, weights[:, :-1], weights[:, -1])
-        if self.scoring == "loss":
-            return -float(sw @ loss.value(Y, raw)) / float(sw.sum())
-        return self._score_raw(raw, Y, sw)
+    def _scorer(self):
+        """The scorer for ``scoring`` (None for 'loss' and None, scored from raw predictions)."""
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        return check_scoring(self, scoring=self.scoring)
+
+    def _validation_score(self, weights, loss, X, Y, y, sw, scorer):
+        """The early-stopping score of ``weights`` on the validation rows (higher is better).
+
+        'loss' and None are computed from the raw predictions. A scorer is
+        called on a light copy of the estimator holding ``weights``: the
+        fitted attributes of the estimator itself are written only at the end.
+        Weights are passed to it only when they differ (a custom callable need
+        not take ``sample_weight``).
+        """
+        if scorer is None:
+            raw = self._raw(X, weights[:, :-1], weights[:, -1])
+            if self.scoring == "loss":
+                return -float(sw @ loss.value(Y, raw)) / float(sw.sum())
+            return self._score_raw(raw, Y, sw)
+        view = copy.copy(self)
+        view.__dict__.update(self._coef_attributes(weights.copy()))
+        view.__dict__.pop("feature_names_in_", None)  # X is already an array here
+        kwargs = {} if np.all(sw == sw[0]) else {"sample_weight": sw}
+        return float(scorer(view, X, y, **kwargs))
 
     def _print_epoch(self, epoch, curves, seconds):
         line = f"-- Epoch {epoch}: loss {curves['loss_curve_'][-1]:.6g}"

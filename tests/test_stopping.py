@@ -97,3 +97,52 @@ def test_horizon_schedule_anneals_to_its_end():
                          learning_rate=0.1, random_state=0).fit(X, y)  # fmt: skip
     assert model.n_iter_ >= 30
     assert model.learning_rate_curve_[29] < 0.01 * 0.1
+
+
+def _split(X, y, seed, fraction=0.1):
+    """The estimator's stratified early-stopping split, made here."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restored_weights_never_score_below_the_last_epoch_on_validation_loss(seed):
+    from sklearn.datasets import load_wine
+    from sklearn.metrics import log_loss
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    _, val = _split(X, y, seed)
+    model = GDClassifier(early_stopping=True, restore_best_weights=True, random_state=seed)
+    model.fit(X, y)
+    curve = model.validation_score_curve_
+    restored = -log_loss(y[val], model.predict_proba(X[val]), labels=model.classes_)
+    assert restored == pytest.approx(max(curve), rel=1e-9)  # the best epoch's weights
+    assert restored >= curve[-1] - 1e-12 * abs(curve[-1])  # log_loss rounds differently
+    assert curve[model.best_epoch_ - 1] == max(curve)
+
+
+def test_scoring_takes_any_scorer_on_the_current_weights():
+    from sklearn.metrics import roc_auc_score
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    _, val = _split(X, y, 0)
+    seen = []
+
+    def scorer(estimator, X_val, y_val):
+        seen.append(estimator.coef_.copy())
+        return roc_auc_score(y_val, estimator.decision_function(X_val))
+
+    model = GDClassifier(early_stopping=True, scoring=scorer, random_state=0, max_iter=8, tol=None)
+    model.fit(X, y)
+    assert len(seen) == 8 and not np.array_equal(seen[0], seen[-1])
+    np.testing.assert_array_equal(seen[-1], model.coef_)
+    want = roc_auc_score(y[val], model.decision_function(X[val]))
+    assert model.validation_score_curve_[-1] == pytest.approx(want, rel=1e-12)
+    by_name = GDClassifier(early_stopping=True, scoring="roc_auc", random_state=0, max_iter=8,
+                           tol=None).fit(X, y)  # fmt: skip
+    np.testing.assert_allclose(by_name.validation_score_curve_, model.validation_score_curve_)
+    with pytest.raises(ValueError, match="scoring"):
+        GDClassifier(early_stopping=True, scoring="no_such_metric").fit(X, y)
