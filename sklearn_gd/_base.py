@@ -399,6 +399,15 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        if stopped and monitor.stopped_short:
+            warnings.warn(
+                f"Training stopped after {state.epoch} epochs on a plateau rule (tol="
+                f"{self.tol}, n_iter_no_change={self.n_iter_no_change}) while the objective "
+                "was still decreasing at every epoch: it may be far from the optimum. "
+                "Use a larger learning_rate, schedule='constant', or a smaller tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
         seed = int(rng.integers(np.iinfo(np.int32).max))

@@ -64,8 +64,17 @@ class GDRegressor(RegressorMixin, BaseGD):
     max_iter : int, default=1000
         Maximum number of epochs (passes over the data).
     tol : float or None, default=1e-4
-        Stop when the monitored value has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs. None runs all ``max_iter`` epochs.
+        When to stop. On the training objective: when the decrease still to
+        come, extrapolated from the last two windows of ``n_iter_no_change``
+        epochs, is at most ``tol`` times the objective, or when no epoch has
+        set a new best for ``n_iter_no_change`` epochs (a slow descent is not
+        stopped, unlike with an absolute ``tol``). With early stopping, and with
+        ``schedule='adaptive'`` (scikit-learn's rule exactly): when the
+        monitored value has not improved by ``tol`` (absolute) for
+        ``n_iter_no_change`` epochs. A stop while the objective was still
+        falling gives a ``ConvergenceWarning``. None runs all ``max_iter``
+        epochs. Horizon schedules ('cosine', ``Warmup``) are not stopped
+        before their horizon.
     n_iter_no_change : int, default=5
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and monitor the validation

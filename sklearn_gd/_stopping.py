@@ -24,8 +24,17 @@ Two stopping rules:
   by a ratio ``r < 1``, and what is left after the last window ``D`` is
   ``D * r / (1 - r)``.
 
+``ReduceOnPlateau`` cuts the step size after ``patience`` epochs without a
+relative improvement of ``threshold`` (torch's ``threshold_mode='rel'``); on
+the training objective it stops when a stall follows a cut that improved the
+best value by at most ``tol`` (relative): later cuts would bring less still.
+
 A schedule with a horizon (``CosineAnnealing``, ``Warmup``) is not stopped
 before its horizon: its step sizes are meant to be walked to the end.
+
+A plateau stop while the objective still fell at every epoch of the last
+window (a slow descent cut short, e.g. full-batch Adam with 'adaptive') is
+reported by ``fit`` with a ``ConvergenceWarning`` (``Monitor.stopped_short``).
 """
 
 import numpy as np
@@ -68,6 +77,7 @@ class Monitor:
         self.learning_rate = learning_rate
         self.plateau = plateau
         self.adaptive = isinstance(plateau, Adaptive)
+        self.objective = objective
         self.converge_rule = objective and not self.adaptive
         self.min_epochs = min_epochs
         if plateau is not None and not self.adaptive:
@@ -79,6 +89,7 @@ class Monitor:
         self.stall = 0
         self.plateau_best = np.inf
         self.plateau_stall = 0
+        self.best_at_cut = np.inf
         self.history = []
         self.stop_reason = None
 
@@ -108,11 +119,18 @@ class Monitor:
             return False, lr_scale
 
         if self.plateau is not None:
-            improved = value < self.plateau_best - self.threshold
+            # torch's threshold_mode='rel': better than best * (1 - threshold)
+            improved = value < self.plateau_best - self.threshold * abs(self.plateau_best)
             self.plateau_stall = 0 if improved else self.plateau_stall + 1
             self.plateau_best = min(self.plateau_best, value)
             floor = max(self.plateau.min_learning_rate, ADAPTIVE_FLOOR * self.learning_rate)
             can_cut = self.learning_rate * lr_scale > floor
+            if self.plateau_stall >= self.patience and self.converge_rule and self.tol is not None:
+                # The last cut brought less than tol (relative): more cuts, each
+                # smaller in effect, would not bring more; stop.
+                if self.best_at_cut - self.best <= self.tol * abs(self.best):
+                    return self._stop("plateau"), lr_scale
+                self.best_at_cut = self.best
             if self.plateau_stall >= self.patience and can_cut:
                 lr_scale *= self.plateau.factor
                 if self.plateau.min_learning_rate > 0:
@@ -139,6 +157,15 @@ class Monitor:
             and len(self.history) >= self.min_epochs
             and self._remaining() <= self.tol * abs(value)
         )
+
+    @property
+    def stopped_short(self):
+        """Stopped by a plateau rule while the training objective still fell at every
+        epoch of the last window: a slow descent, not a converged one."""
+        w, f = self.n_iter_no_change, self.history
+        if not self.objective or self.stop_reason not in ("plateau", "stall") or len(f) <= w:
+            return False
+        return bool(np.all(np.diff(f[-1 - w :]) < 0))
 
     def _stop(self, reason):
         self.stop_reason = reason

@@ -178,10 +178,13 @@ class ReduceOnPlateau(Constant):
     """Constant step size, cut by ``factor`` when the monitored value stalls.
 
     After ``patience`` epochs in which the monitored value (training loss, or
-    validation score with early stopping) does not improve by more than
-    ``threshold``, the step size is multiplied by ``factor``, never below
-    ``min_learning_rate``. While the step size can still be cut, a stall cuts
-    it instead of stopping training.
+    validation score with early stopping) does not improve on its best by more
+    than ``threshold`` times its magnitude (torch's ``ReduceLROnPlateau`` with
+    ``threshold_mode='rel'``), the step size is multiplied by ``factor``, never
+    below ``min_learning_rate``. While the step size can still be cut, a stall
+    cuts it instead of stopping training; on the training objective, a stall
+    right after a cut that improved the best value by at most ``tol``
+    (relative) ends training.
 
     Parameters
     ----------

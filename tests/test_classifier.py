@@ -225,10 +225,11 @@ def test_stacking_auto_uses_probabilities():
     from sklearn.ensemble import StackingClassifier
 
     X, y = load_iris(return_X_y=True)
-    stack = StackingClassifier(
-        [("log", GDClassifier(random_state=0)), ("hinge", GDClassifier(loss="hinge", random_state=0))],
-        cv=2,
-    ).fit(X, y)
+    members = [
+        ("log", GDClassifier(random_state=0)),
+        ("hinge", GDClassifier(loss="hinge", random_state=0)),
+    ]
+    stack = StackingClassifier(members, cv=2).fit(X, y)
     assert stack.stack_method_ == ["predict_proba", "decision_function"]
 
 

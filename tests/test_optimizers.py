@@ -176,7 +176,12 @@ def test_adamw_leaves_the_intercept_undecayed():
         batch_size="full", penalty=None, tol=None, max_iter=3, engine="numpy",
     ).fit(X, y)  # fmt: skip
     want = _adamw_reference(
-        lambda w: (Xt @ w - y) @ Xt / len(y), np.zeros(3), 3, lr, wd, decayed=np.array([1, 1, 0]) > 0
+        lambda w: (Xt @ w - y) @ Xt / len(y),
+        np.zeros(3),
+        3,
+        lr,
+        wd,
+        decayed=np.array([1, 1, 0]) > 0,
     )
     # y's mean is 0 up to rounding, which Adam's first intercept step sees (1e-9)
     np.testing.assert_allclose(np.r_[model.coef_, model.intercept_], want[-1], atol=1e-7)

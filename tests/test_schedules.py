@@ -66,7 +66,8 @@ def test_value_table(schedule, expected):
 
 
 @pytest.mark.parametrize(
-    "loss", [Hinge(), SquaredError(), SquaredHinge(), BinaryLogLoss(), ModifiedHuber(), Huber(epsilon=1.0)],
+    "loss",
+    [Hinge(), SquaredError(), SquaredHinge(), BinaryLogLoss(), ModifiedHuber(), Huber(epsilon=1.0)],
     ids=lambda loss: type(loss).__name__,
 )
 @pytest.mark.parametrize("alpha", [1e-4, 0.01, 1.0])

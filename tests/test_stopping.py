@@ -146,3 +146,66 @@ def test_scoring_takes_any_scorer_on_the_current_weights():
     np.testing.assert_allclose(by_name.validation_score_curve_, model.validation_score_curve_)
     with pytest.raises(ValueError, match="scoring"):
         GDClassifier(early_stopping=True, scoring="no_such_metric").fit(X, y)
+
+
+def _first_stop(values, tol, n_iter_no_change=5, **kw):
+    monitor = Monitor(tol, n_iter_no_change, None, 0.1, keep_best=False, objective=True, **kw)
+    for epoch, value in enumerate(values, start=1):
+        if monitor.update(value, epoch, None, 1.0)[0]:
+            return epoch, monitor.stop_reason
+    return None, None
+
+
+def test_convergence_rule_stops_when_what_is_left_is_below_tol():
+    # A linearly converging objective f_e = 1 + 0.5 * 0.9**e: the remaining
+    # decrease after epoch e is 0.5 * 0.9**e, which the rule extrapolates exactly
+    # from two windows; it stops at the first epoch (with two windows of
+    # history) where that is at most tol * f_e.
+    e = np.arange(1, 400)
+    f = 1 + 0.5 * 0.9**e
+    tol = 1e-4
+    stop, reason = _first_stop(f, tol)
+    left = 0.5 * 0.9**e
+    want = e[(left <= tol * f) & (e >= 11)][0]
+    assert (stop, reason) == (want, "converged")
+
+
+def test_convergence_rule_keeps_a_slow_descent_going():
+    # A steady decrease (a slow descent, far from converged) never stops by
+    # itself, however small the decrease per epoch; sklearn's absolute tol
+    # would stop it after 5 epochs.
+    assert _first_stop(1 - 1e-6 * np.arange(300), 1e-4) == (None, None)
+    assert _first_stop(np.r_[np.linspace(2, 1, 20), np.ones(20)], 1e-4) == (25, "stall")
+    # a horizon delays the stop
+    assert _first_stop(np.r_[np.linspace(2, 1, 20), np.ones(20)], 1e-4, min_epochs=30)[0] == 30
+
+
+def _gap(model, X, y, alpha):
+    exact = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+
+    def objective(m):
+        p = m.predict_proba(X)[np.arange(len(y)), y]
+        return -np.mean(np.log(p)) + alpha / 2 * np.sum(m.coef_**2)
+
+    return objective(model) / objective(exact) - 1
+
+
+def test_full_batch_stops_within_a_tenth_of_a_percent_of_the_optimum():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = GDClassifier(batch_size="full", schedule="constant", learning_rate=0.1).fit(X, y)
+    assert 0 <= _gap(model, X, y, model.alpha) < 1e-3
+
+
+def test_full_batch_defaults_reach_the_optimum_or_say_so():
+    # Full-batch Adam at the default step (0.01) walks slowly: where it stops
+    # short of 0.1% of the optimum, a ConvergenceWarning says so.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = GDClassifier(batch_size="full").fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert warned or _gap(model, X, y, model.alpha) < 1e-3
