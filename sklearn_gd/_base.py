@@ -8,14 +8,16 @@ state and stores it only on success, so a failed ``fit`` or ``partial_fit``
 leaves the estimator as it was.
 """
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.sparse import issparse
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -77,7 +79,48 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-class BaseGD(CallbackSupportMixin, BaseEstimator):
+class SparseCoefMixin:
+    """``densify()`` / ``sparsify()`` as on scikit-learn's linear models.
+
+    scikit-learn's own mixin turns a 1-D ``coef_`` into a 2-D one on the way
+    back; this one restores the shape ``fit`` gave (``_coef_attributes``).
+    """
+
+    def densify(self):
+        """Convert ``coef_`` to a dense array (the default after ``fit``).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        if sparse.issparse(self.coef_):
+            coef = self.coef_.toarray()
+            weights = np.hstack([coef, np.zeros((coef.shape[0], 1), dtype=coef.dtype)])
+            self.coef_ = self._coef_attributes(weights)["coef_"]
+        return self
+
+    def sparsify(self):
+        """Convert ``coef_`` to a scipy.sparse CSR matrix of shape ``(n_outputs, n_features)``.
+
+        Worth it when most coefficients are zero (an L1 penalty): prediction on
+        sparse weights is faster and storing them smaller. ``predict`` works
+        with either; ``fit`` and ``partial_fit`` give dense weights again.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self.coef_ = sparse.csr_matrix(np.atleast_2d(self.coef_))
+        return self
+
+    def _dense_coef(self):
+        """``coef_`` as a dense array, whether or not it was sparsified."""
+        return self.coef_.toarray() if sparse.issparse(self.coef_) else self.coef_
+
+
+class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of the gradient-descent linear models; not for direct use."""
 
     _parameter_constraints = {
@@ -95,7 +138,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "restore_best_weights": ["boolean"],
-        "scoring": [StrOptions({"loss"}), None],
+        "scoring": [StrOptions({"loss"} | set(get_scorer_names())), callable, None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "average": ["boolean", Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean"],
@@ -204,7 +247,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 what = "class labels (integers, strings or real numbers)"
             return ValueError(f"{name} must hold {what}: {message}")
 
-        if issparse(y):
+        if sparse.issparse(y):
             raise TypeError(
                 "y must be a dense array-like; a sparse matrix was passed for y: use y.toarray()."
             )
@@ -300,7 +343,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         n_outputs = Y.shape[1]
         theta = np.zeros((n_outputs, n_features + 1), dtype=Y.dtype)
         if self.warm_start and hasattr(self, "coef_"):
-            theta[:, :-1] = np.reshape(self.coef_, (n_outputs, n_features))
+            theta[:, :-1] = np.reshape(self._dense_coef(), (n_outputs, n_features))
             theta[:, -1] = self.intercept_
         elif baseline and self.fit_intercept:
             theta[:, -1] = loss.baseline(Y, sw)
@@ -320,18 +363,22 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         if self.early_stopping:
             train, val = self._validation_split(X.shape[0], y, seed)
             X_val, Y_val, sw_val = X[val], Y[val], sw[val]
+            validation = (X_val, Y_val, y[val], sw_val, self._scorer())
             X, Y, y, sw = X[train], Y[train], y[train], sw[train]
             if not sw.sum() > 0:
                 raise ValueError("The training part of the early-stopping split has zero weight.")
 
         rng = np.random.default_rng(seed)
         state = trainer.init_state(self._initial_theta(X.shape[1], Y, sw, loss, baseline=True))
+        steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
         monitor = Monitor(
             self.tol,
             self.n_iter_no_change,
             plateau_of(trainer.schedule),
             self.learning_rate,
             keep_best=self.restore_best_weights,
+            objective=not self.early_stopping,
+            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
         )
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
@@ -348,7 +395,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
             curves["learning_rate_curve_"].append(lr)
             monitored = objective
             if self.early_stopping:
-                score = self._validation_score(weights, loss, X_val, Y_val, sw_val)
+                score = self._validation_score(weights, loss, *validation)
                 curves["validation_score_curve_"].append(score)
                 monitored = -score
             if self.verbose:
@@ -372,6 +419,15 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 f"Maximum number of epochs ({self.max_iter}) reached before the "
                 "convergence criterion (tol, n_iter_no_change) was met; consider "
                 "increasing max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if stopped and monitor.stopped_short:
+            warnings.warn(
+                f"Training stopped after {state.epoch} epochs on a plateau rule (tol="
+                f"{self.tol}, n_iter_no_change={self.n_iter_no_change}) while the objective "
+                "was still decreasing at every epoch: it may be far from the optimum. "
+                "Use a larger learning_rate, schedule='constant', or a smaller tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -458,11 +514,31 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """``coef_`` and ``intercept_`` as the public attributes hold them."""
         return {"coef_": weights[:, :-1], "intercept_": weights[:, -1]}
 
-    def _validation_score(self, weights, loss, X, Y, sw):
-        raw = self._raw(X, weights[:, :-1], weights[:, -1])
-        if self.scoring == "loss":
-            return -float(sw @ loss.value(Y, raw)) / float(sw.sum())
-        return self._score_raw(raw, Y, sw)
+    def _scorer(self):
+        """The scorer for ``scoring`` (None for 'loss' and None, scored from raw predictions)."""
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        return check_scoring(self, scoring=self.scoring)
+
+    def _validation_score(self, weights, loss, X, Y, y, sw, scorer):
+        """The early-stopping score of ``weights`` on the validation rows (higher is better).
+
+        'loss' and None are computed from the raw predictions. A scorer is
+        called on a light copy of the estimator holding ``weights``: the
+        fitted attributes of the estimator itself are written only at the end.
+        Weights are passed to it only when they differ (a custom callable need
+        not take ``sample_weight``).
+        """
+        if scorer is None:
+            raw = self._raw(X, weights[:, :-1], weights[:, -1])
+            if self.scoring == "loss":
+                return -float(sw @ loss.value(Y, raw)) / float(sw.sum())
+            return self._score_raw(raw, Y, sw)
+        view = copy.copy(self)
+        view.__dict__.update(self._coef_attributes(weights.copy()))
+        view.__dict__.pop("feature_names_in_", None)  # X is already an array here
+        kwargs = {} if np.all(sw == sw[0]) else {"sample_weight": sw}
+        return float(scorer(view, X, y, **kwargs))
 
     def _print_epoch(self, epoch, curves, seconds):
         line = f"-- Epoch {epoch}: loss {curves['loss_curve_'][-1]:.6g}"
@@ -481,7 +557,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         """Raw predictions of shape ``(n_samples, n_outputs)``."""
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False)
-        coef = np.atleast_2d(self.coef_)
+        coef = self.coef_ if sparse.issparse(self.coef_) else np.atleast_2d(self.coef_)
         return self._raw(X, coef, np.atleast_1d(self.intercept_))
 
     def __sklearn_tags__(self):

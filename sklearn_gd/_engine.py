@@ -356,9 +356,9 @@ class Trainer:
                 m = float(swb @ sq[rows]) / total
                 lr *= bound_factor(m, len(swb), len(sw), lam, curvature, reference)
             state.t += 1
-            opt.step(theta, grad, state.opt_state, lr, state.t)
-            if decay:
+            if decay:  # decoupled decay first, as AdamW's Algorithm 2, torch and optax
                 coef *= 1.0 - lr * decay
+            opt.step(theta, grad, state.opt_state, lr, state.t)
             if penalty.l1:
                 opt.effective_step(state.opt_state, lr, state.t, step)
                 penalty.prox(coef, step[:, :-1])

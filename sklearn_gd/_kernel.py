@@ -225,10 +225,11 @@ def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, t
 _UPDATE = """
 @njit(cache=True, inline="always")
 def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1):
-    value, new = rule_fn(theta[k, f], g, {read}, lr, t, hyper)
-    {write}
-    if decay != 0.0:
+    value = theta[k, f]
+    if decay != 0.0:  # AdamW: theta * (1 - lr * decay) before the step (Algorithm 2)
         value *= 1.0 - lr * decay
+    value, new = rule_fn(value, g, {read}, lr, t, hyper)
+    {write}
     if l1 != 0.0:
         value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
     return value

@@ -172,7 +172,8 @@ def minimize(
         return value, grad.ravel()
 
     context = ScheduleContext(max_iter=max_iter, alpha=None, loss=None)
-    monitor = Monitor(None, 10, plateau_of(sched), learning_rate, keep_best=False)
+    # tol=0: plateau cuts on any non-improving step (minimize's own tol is on the gradient)
+    monitor = Monitor(0.0, 10, plateau_of(sched), learning_rate, keep_best=False)
     state = opt.init(x)
     xs, fs, lrs = [x.copy()], [], []
     lr_scale = 1.0
@@ -190,9 +191,9 @@ def minimize(
         lr = float(sched.rates(learning_rate, np.array([t]), epoch, context)[0]) * lr_scale
         clip_by_global_norm(grad, clip_norm)
         with np.errstate(all="ignore"):
-            opt.step(x, grad, state, lr, t)
-            if opt.decoupled_decay:
+            if opt.decoupled_decay:  # before the step, at the old x's gradient (AdamW)
                 x *= 1.0 - lr * opt.decoupled_decay
+            opt.step(x, grad, state, lr, t)
         xs.append(x.copy())
         lrs.append(lr)
         value, grad = evaluate(x)

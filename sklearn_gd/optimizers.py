@@ -289,9 +289,16 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019).
 
-    Each step also shrinks the coefficients (never the intercept) by
-    ``lr * weight_decay * coef``, separately from the gradient and from
-    ``penalty``.
+    Each step first shrinks the coefficients, ``coef <- coef * (1 - lr * weight_decay)``,
+    then takes Adam's step with the gradient evaluated at the weights before
+    the shrink: ``theta <- theta * (1 - lr * wd) - lr * m_hat / (sqrt(v_hat) + eps)``,
+    as Loshchilov & Hutter's Algorithm 2, ``torch.optim.AdamW`` and optax's
+    ``adamw`` (whose ``lr`` multiplies the decay too). The decay is separate from
+    the gradient and from ``penalty``. Unlike torch and optax, which decay every
+    parameter, the intercept is never decayed: it is not penalised either, and
+    shrinking it towards 0 would bias the predictions. ``minimize`` has no
+    intercept and decays every coordinate. The engine applies the decay (the
+    rule functions know no intercept): see ``decoupled_decay``.
 
     Parameters
     ----------

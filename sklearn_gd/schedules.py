@@ -32,6 +32,10 @@ class Schedule(BaseEstimator):
         """Step sizes for the steps ``t`` at (fractional) epochs ``epoch``."""
         raise NotImplementedError
 
+    def horizon(self, context, steps_per_epoch):
+        """Epochs the schedule must run before ``tol`` may stop training (0: none)."""
+        return 0
+
 
 class Constant(Schedule):
     """The same step size at every step."""
@@ -43,8 +47,10 @@ class Constant(Schedule):
 class Optimal(Schedule):
     """scikit-learn's Bottou rule ``1 / (alpha * (t0 + t - 1))``.
 
-    ``t0`` follows scikit-learn's heuristic: the first step would be
-    ``typw / max(1, |loss'(-typw)|)`` with ``typw = sqrt(1 / sqrt(alpha))``.
+    ``t0`` follows scikit-learn's heuristic (``_sgd_fast.pyx.tp``): the first
+    step is ``typw / max(1, loss'(y=1, -typw))`` with ``typw = sqrt(1 / sqrt(alpha))``
+    and the *signed* derivative, which is negative for every loss (the
+    prediction is below the target), so the first step is ``alpha ** -0.25``.
     ``learning_rate`` is ignored, as in scikit-learn; ``alpha`` must be > 0.
     """
 
@@ -57,13 +63,13 @@ class Optimal(Schedule):
             )
         typw = np.sqrt(1.0 / np.sqrt(alpha))
         slope = context.loss.gradient(np.ones((1, 1)), np.full((1, 1), -typw))
-        eta0 = typw / max(1.0, abs(float(slope[0, 0])))
+        eta0 = typw / max(1.0, float(slope[0, 0]))
         t0 = 1.0 / (eta0 * alpha)
         return 1.0 / (alpha * (t0 + np.asarray(t, dtype=float) - 1.0))
 
 
 class InvScaling(Schedule):
-    """``learning_rate / t**power_t``.
+    """``learning_rate / t**power_t``, ``t`` the 1-based step count (scikit-learn's).
 
     Parameters
     ----------
@@ -82,6 +88,9 @@ class InvScaling(Schedule):
 
 class StepDecay(Schedule):
     """Multiply the step size by ``gamma`` every ``step_size`` epochs.
+
+    ``lr = learning_rate * gamma ** (e // step_size)`` in epoch ``e`` (0-based):
+    ``torch.optim.lr_scheduler.StepLR`` stepped once per epoch.
 
     Parameters
     ----------
@@ -105,6 +114,9 @@ class StepDecay(Schedule):
 class ExponentialDecay(Schedule):
     """Multiply the step size by ``gamma`` every epoch.
 
+    ``lr = learning_rate * gamma ** e`` in epoch ``e`` (0-based):
+    ``torch.optim.lr_scheduler.ExponentialLR`` stepped once per epoch.
+
     Parameters
     ----------
     gamma : float, default=0.95
@@ -123,8 +135,18 @@ class CosineAnnealing(Schedule):
     """Cosine decay from ``learning_rate`` to ``min_learning_rate`` over ``t_max`` epochs.
 
     ``lr = min + (lr0 - min) * (1 + cos(pi * e / t_max)) / 2`` at fractional
-    epoch ``e`` (Loshchilov & Hutter 2017, without restarts); after ``t_max``
-    epochs the step size stays at ``min_learning_rate``.
+    epoch ``e`` (Loshchilov & Hutter 2017, without restarts). At the start of
+    each epoch this is ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max=t_max,
+    eta_min=min_learning_rate)`` stepped once per epoch; within an epoch it
+    goes on smoothly, as torch's stepped once per batch with ``T_max`` in
+    batches. After ``t_max`` epochs the step size stays at ``min_learning_rate``
+    (torch's closed form would rise again).
+
+    The horizon is a budget: ``tol`` does not stop training before ``t_max``
+    epochs have run, so that the step size is annealed to its end rather than
+    cut off at 90% of its start (then ``tol`` may stop it at its floor). With
+    ``t_max=None`` the horizon is the fit's ``max_iter``: set ``max_iter`` to the
+    number of epochs to anneal over. In ``partial_fit`` each call is one epoch.
 
     Parameters
     ----------
@@ -143,20 +165,26 @@ class CosineAnnealing(Schedule):
         self.min_learning_rate = min_learning_rate
 
     def rates(self, learning_rate, t, epoch, context):
-        t_max = self.t_max if self.t_max is not None else context.max_iter
+        t_max = self.horizon(context, None)
         progress = np.minimum(np.asarray(epoch, dtype=float) / t_max, 1.0)
         low = self.min_learning_rate
         return low + (learning_rate - low) * 0.5 * (1.0 + np.cos(np.pi * progress))
+
+    def horizon(self, context, steps_per_epoch):
+        return self.t_max if self.t_max is not None else context.max_iter
 
 
 class ReduceOnPlateau(Constant):
     """Constant step size, cut by ``factor`` when the monitored value stalls.
 
     After ``patience`` epochs in which the monitored value (training loss, or
-    validation score with early stopping) does not improve by more than
-    ``threshold``, the step size is multiplied by ``factor``, never below
-    ``min_learning_rate``. While the step size can still be cut, a stall cuts
-    it instead of stopping training.
+    validation score with early stopping) does not improve on its best by more
+    than ``threshold`` times its magnitude (torch's ``ReduceLROnPlateau`` with
+    ``threshold_mode='rel'``), the step size is multiplied by ``factor``, never
+    below ``min_learning_rate``. While the step size can still be cut, a stall
+    cuts it instead of stopping training; on the training objective, a stall
+    right after a cut that improved the best value by at most ``tol``
+    (relative) ends training.
 
     Parameters
     ----------
@@ -183,10 +211,15 @@ class ReduceOnPlateau(Constant):
 class Adaptive(ReduceOnPlateau):
     """scikit-learn's ``'adaptive'``: divide by 5 after ``n_iter_no_change`` stalled epochs.
 
-    The step size stays at ``learning_rate`` while the monitored value improves
-    by at least ``tol``; each time it has not for ``n_iter_no_change`` epochs,
-    the step size is multiplied by ``factor``. Training stops once a cut would
-    take it below 1e-6.
+    Exactly scikit-learn's SGD (``_sgd_fast.pyx.tp``): an epoch is bad when the
+    monitored value (training objective, or minus the validation score) is
+    above ``best - tol``, ``best`` the lowest value so far and ``tol``
+    absolute. After ``n_iter_no_change`` bad epochs in a row, if the step size
+    is still above 1e-6 it is multiplied by ``factor`` and the count starts
+    again (``best`` is kept), so the last cut may go below 1e-6 (e.g. 5.12e-7
+    from 0.01); otherwise training stops. With ``tol=None`` nothing is counted:
+    no cut and no stop. This absolute rule is scikit-learn's, not the
+    convergence rule of the other schedules (see ``tol``).
 
     Parameters
     ----------
@@ -239,6 +272,12 @@ class Warmup(Schedule):
     def rates(self, learning_rate, t, epoch, context):
         inner = resolve_schedule(self.schedule).rates(learning_rate, t, epoch, context)
         return inner * np.minimum(1.0, np.asarray(t, dtype=float) / self.warmup_steps)
+
+    def horizon(self, context, steps_per_epoch):
+        """The warm-up's epochs, or the wrapped schedule's horizon if longer:
+        ``tol`` does not stop training while the step size is still rising."""
+        inner = resolve_schedule(self.schedule).horizon(context, steps_per_epoch)
+        return max(-(-self.warmup_steps // max(1, steps_per_epoch)), inner)
 
 
 SCHEDULES = {

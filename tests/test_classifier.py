@@ -204,3 +204,71 @@ def test_default_within_one_point_on_large_problem():
     ours = cross_val_score(make_pipeline(StandardScaler(), GDClassifier(random_state=0)), X, y)
     ref = cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), X, y)
     assert ours.mean() >= ref.mean() - 0.01
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "hinge"])
+def test_probabilities_exist_by_loss_alone_before_fit(loss):
+    # As scikit-learn's SGD: hasattr answers before fit; calling still needs fit.
+    from sklearn.exceptions import NotFittedError
+
+    model = GDClassifier(loss=loss)
+    has = loss in ("log_loss", "modified_huber")
+    assert hasattr(model, "predict_proba") is has
+    assert hasattr(model, "predict_log_proba") is has
+    if has:
+        with pytest.raises(NotFittedError):
+            model.predict_proba(np.zeros((1, 2)))
+
+
+def test_stacking_auto_uses_probabilities():
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import StackingClassifier
+
+    X, y = load_iris(return_X_y=True)
+    members = [
+        ("log", GDClassifier(random_state=0)),
+        ("hinge", GDClassifier(loss="hinge", random_state=0)),
+    ]
+    stack = StackingClassifier(members, cv=2).fit(X, y)
+    assert stack.stack_method_ == ["predict_proba", "decision_function"]
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparsify_and_densify_as_scikit_learn(n_classes):
+    # As scikit-learn's linear models: sparsify gives a CSR coef_ of shape
+    # (n_outputs, n_features), predictions are unchanged, densify gives back the
+    # array fit made, and fitting again works (also a warm start).
+    from scipy import sparse
+
+    from sklearn_gd import GDRegressor
+
+    X, y = make_classification(
+        n_samples=120, n_features=8, n_informative=4, n_classes=n_classes, random_state=0
+    )
+    for model, target in ((GDClassifier(penalty="l1", alpha=0.02), y), (GDRegressor(), y * 1.0)):
+        model.set_params(random_state=0, max_iter=30, tol=None).fit(X, target)
+        dense_coef = model.coef_.copy()
+        expected = {m: getattr(model, m)(X) for m in ("predict", "decision_function")
+                    if hasattr(model, m)}  # fmt: skip
+        assert model.sparsify() is model
+        assert sparse.issparse(model.coef_) and model.coef_.format == "csr"
+        assert model.coef_.shape == (np.atleast_2d(dense_coef).shape[0], X.shape[1])
+        for method, want in expected.items():
+            np.testing.assert_allclose(getattr(model, method)(X), want, rtol=1e-12)
+            np.testing.assert_allclose(
+                getattr(model, method)(sparse.csr_matrix(X)), want, rtol=1e-12
+            )
+        assert model.densify() is model
+        assert isinstance(model.coef_, np.ndarray) and model.coef_.shape == dense_coef.shape
+        np.testing.assert_array_equal(model.coef_, dense_coef)
+        model.sparsify().fit(X, target)  # a cold refit
+        assert isinstance(model.coef_, np.ndarray)
+        model.sparsify().set_params(warm_start=True, max_iter=1).fit(X, target)
+        assert isinstance(model.coef_, np.ndarray)
+
+
+def test_sparsify_needs_a_fitted_model():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        GDClassifier().sparsify()

@@ -1,0 +1,211 @@
+"""The monitor: scikit-learn's 'adaptive' rule, written out from its source, and
+the convergence rule of the training objective, against exact optima."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd._stopping import Monitor
+from sklearn_gd.schedules import Adaptive, CosineAnnealing
+
+
+def _sklearn_adaptive(values, eta0, tol, n_iter_no_change):
+    """scikit-learn's loop (_sgd_fast.pyx.tp), on a given objective sequence:
+    returns the step size of each epoch and the number of epochs run."""
+    best, count, eta, etas = np.inf, 0, eta0, []
+    for epoch, value in enumerate(values, start=1):
+        etas.append(eta)
+        tol_ = tol if tol is not None else -np.inf
+        if tol_ > -np.inf and value > best - tol_:
+            count += 1
+        else:
+            count = 0
+        if value < best:
+            best = value
+        if count >= n_iter_no_change:
+            if eta > 1e-6:
+                eta = eta / 5
+                count = 0
+            else:
+                return etas, epoch
+    return etas, len(values)
+
+
+def _ours(values, eta0, tol, n_iter_no_change):
+    monitor = Monitor(tol, n_iter_no_change, Adaptive(), eta0, keep_best=False, objective=True)
+    scale, etas = 1.0, []
+    for epoch, value in enumerate(values, start=1):
+        etas.append(eta0 * scale)
+        stop, scale = monitor.update(value, epoch, None, scale)
+        if stop:
+            return etas, epoch
+    return etas, len(values)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.ones(80),  # a plateau from the start
+        np.r_[np.linspace(2, 1, 10), np.ones(70)],
+        # improvements of exactly tol count as improvements (the test is value > best - tol)
+        np.r_[2.0 - 0.5 * np.arange(4), np.full(76, 0.5)],
+        np.r_[1.0, 1.2, 0.9, 0.95, 0.99, 0.89, 0.91, np.full(73, 0.895)],
+    ],
+)
+@pytest.mark.parametrize("tol", [0.5, 1e-3, None])
+def test_adaptive_is_scikit_learns_rule(values, tol):
+    want = _sklearn_adaptive(values, 1.0, tol, 5)
+    got = _ours(values, 1.0, tol, 5)
+    assert got[1] == want[1]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+
+
+def test_adaptive_cuts_below_its_floor_once_then_stops():
+    # From 1.0, nine cuts by 5: the last one from 2.56e-6 (> 1e-6) to 5.12e-7,
+    # then five more bad epochs stop training: 1 + 5 * 10 epochs.
+    X = np.zeros((8, 2))
+    model = GDRegressor(
+        optimizer="sgd", learning_rate=1.0, schedule="adaptive", batch_size="full",
+        fit_intercept=False, tol=1e-4, max_iter=200,
+    ).fit(X, np.zeros(8))  # fmt: skip
+    assert model.n_iter_ == 51
+    assert model.learning_rate_curve_[-1] == pytest.approx(5.12e-7, rel=1e-12)
+    assert sorted(set(model.learning_rate_curve_), reverse=True) == pytest.approx(
+        [0.2**k for k in range(10)], rel=1e-12
+    )
+
+
+def test_adaptive_never_cuts_without_tol():
+    model = GDRegressor(
+        optimizer="sgd", learning_rate=1.0, schedule="adaptive", batch_size="full",
+        fit_intercept=False, tol=None, max_iter=40,
+    ).fit(np.zeros((8, 2)), np.zeros(8))  # fmt: skip
+    assert model.n_iter_ == 40 and set(model.learning_rate_curve_) == {1.0}
+
+
+def test_horizon_schedule_anneals_to_its_end():
+    # tol does not stop a cosine schedule before t_max: the last step is near 0.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = GDClassifier(schedule=CosineAnnealing(t_max=30), batch_size="full",
+                         learning_rate=0.1, random_state=0).fit(X, y)  # fmt: skip
+    assert model.n_iter_ >= 30
+    assert model.learning_rate_curve_[29] < 0.01 * 0.1
+
+
+def _split(X, y, seed, fraction=0.1):
+    """The estimator's stratified early-stopping split, made here."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y, random_state=seed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restored_weights_never_score_below_the_last_epoch_on_validation_loss(seed):
+    from sklearn.datasets import load_wine
+    from sklearn.metrics import log_loss
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    _, val = _split(X, y, seed)
+    model = GDClassifier(early_stopping=True, restore_best_weights=True, random_state=seed)
+    model.fit(X, y)
+    curve = model.validation_score_curve_
+    restored = -log_loss(y[val], model.predict_proba(X[val]), labels=model.classes_)
+    assert restored == pytest.approx(max(curve), rel=1e-9)  # the best epoch's weights
+    assert restored >= curve[-1] - 1e-12 * abs(curve[-1])  # log_loss rounds differently
+    assert curve[model.best_epoch_ - 1] == max(curve)
+
+
+def test_scoring_takes_any_scorer_on_the_current_weights():
+    from sklearn.metrics import roc_auc_score
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    _, val = _split(X, y, 0)
+    seen = []
+
+    def scorer(estimator, X_val, y_val):
+        seen.append(estimator.coef_.copy())
+        return roc_auc_score(y_val, estimator.decision_function(X_val))
+
+    model = GDClassifier(early_stopping=True, scoring=scorer, random_state=0, max_iter=8, tol=None)
+    model.fit(X, y)
+    assert len(seen) == 8 and not np.array_equal(seen[0], seen[-1])
+    np.testing.assert_array_equal(seen[-1], model.coef_)
+    want = roc_auc_score(y[val], model.decision_function(X[val]))
+    assert model.validation_score_curve_[-1] == pytest.approx(want, rel=1e-12)
+    by_name = GDClassifier(early_stopping=True, scoring="roc_auc", random_state=0, max_iter=8,
+                           tol=None).fit(X, y)  # fmt: skip
+    np.testing.assert_allclose(by_name.validation_score_curve_, model.validation_score_curve_)
+    with pytest.raises(ValueError, match="scoring"):
+        GDClassifier(early_stopping=True, scoring="no_such_metric").fit(X, y)
+
+
+def _first_stop(values, tol, n_iter_no_change=5, **kw):
+    monitor = Monitor(tol, n_iter_no_change, None, 0.1, keep_best=False, objective=True, **kw)
+    for epoch, value in enumerate(values, start=1):
+        if monitor.update(value, epoch, None, 1.0)[0]:
+            return epoch, monitor.stop_reason
+    return None, None
+
+
+def test_convergence_rule_stops_when_what_is_left_is_below_tol():
+    # A linearly converging objective f_e = 1 + 0.5 * 0.9**e: the remaining
+    # decrease after epoch e is 0.5 * 0.9**e, which the rule extrapolates exactly
+    # from two windows; it stops at the first epoch (with two windows of
+    # history) where that is at most tol * f_e.
+    e = np.arange(1, 400)
+    f = 1 + 0.5 * 0.9**e
+    tol = 1e-4
+    stop, reason = _first_stop(f, tol)
+    left = 0.5 * 0.9**e
+    want = e[(left <= tol * f) & (e >= 11)][0]
+    assert (stop, reason) == (want, "converged")
+
+
+def test_convergence_rule_keeps_a_slow_descent_going():
+    # A steady decrease (a slow descent, far from converged) never stops by
+    # itself, however small the decrease per epoch; sklearn's absolute tol
+    # would stop it after 5 epochs.
+    assert _first_stop(1 - 1e-6 * np.arange(300), 1e-4) == (None, None)
+    assert _first_stop(np.r_[np.linspace(2, 1, 20), np.ones(20)], 1e-4) == (25, "stall")
+    # a horizon delays the stop
+    assert _first_stop(np.r_[np.linspace(2, 1, 20), np.ones(20)], 1e-4, min_epochs=30)[0] == 30
+
+
+def _gap(model, X, y, alpha):
+    exact = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-10, max_iter=10_000).fit(X, y)
+
+    def objective(m):
+        p = m.predict_proba(X)[np.arange(len(y)), y]
+        return -np.mean(np.log(p)) + alpha / 2 * np.sum(m.coef_**2)
+
+    return objective(model) / objective(exact) - 1
+
+
+def test_full_batch_stops_within_a_tenth_of_a_percent_of_the_optimum():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = GDClassifier(batch_size="full", schedule="constant", learning_rate=0.1).fit(X, y)
+    assert 0 <= _gap(model, X, y, model.alpha) < 1e-3
+
+
+def test_full_batch_defaults_reach_the_optimum_or_say_so():
+    # Full-batch Adam at the default step (0.01) walks slowly: where it stops
+    # short of 0.1% of the optimum, a ConvergenceWarning says so.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = GDClassifier(batch_size="full").fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert warned or _gap(model, X, y, model.alpha) < 1e-3
