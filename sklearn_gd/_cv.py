@@ -94,6 +94,7 @@ class _Grid:
         self.lr_scale = np.ones(n)
         self.avg = np.zeros_like(theta) if average_start.any() else None
         self.n_avg = np.zeros(n, dtype=np.int64)
+        self.any_l2, self.any_l1 = bool(l2.any()), bool(l1.any())
 
     def keep(self, mask):
         """Drop the models where ``mask`` is False."""
@@ -117,8 +118,8 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
 
     ``wb`` (models, rows) holds each model's weights of the batch's rows (0 off
     its training fold), ``total`` its normaliser ``|B_train| * mean(sw_train)``,
-    ``live`` which models step (a batch without training weight is skipped, as
-    ``run_epoch`` skips it), ``lr`` their scheduled step sizes and ``bound``
+    ``live`` which models step (None: all; a batch without training weight is
+    skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step sizes and ``bound``
     their step-bound data (or None); ``fold_rows``, on the full batch, each fold's
     training rows. Returns the raw predictions, (rows, models * K).
     """
@@ -147,13 +148,16 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
         grad[:, :, -1] = d.sum(axis=0)
     else:
         # The full batch: sum each model's intercept gradient over its own training
-        # rows, contiguously, as the fit on them does. At the baseline start it is
-        # a sum of rounding errors, which Adam's first step divides by eps.
-        dT = d.transpose(1, 2, 0)
+        # rows in the order the fit on them sums ``d.sum(axis=0)``: pairwise for one
+        # output (a contiguous column), row after row for several. At the baseline
+        # start this sum is rounding noise, which Adam's first step divides by eps.
         for f, rows_f in enumerate(fold_rows):
             on = grid.fold == f
-            grad[on, :, -1] = np.ascontiguousarray(dT[on][:, :, rows_f]).sum(axis=2)
-    if grid.l2.any():
+            if K == 1:
+                grad[on, 0, -1] = np.ascontiguousarray(d[rows_f, :, 0][:, on].T).sum(axis=1)
+            else:
+                grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
+    if grid.any_l2:
         grad[:, :, :-1] += grid.l2[:, None, None] * coef
     if trainer.clip_norm is not None:
         norm = np.sqrt(np.einsum("akd,akd->a", grad, grad))
@@ -166,7 +170,7 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
             bound_factor(m[a], n_rows[a], n_train[a], lam[a], curvature, reference[a])
             for a in range(A)
         ])  # fmt: skip
-    idx = slice(None) if live.all() else np.flatnonzero(live)
+    idx = slice(None) if live is None else np.flatnonzero(live)
     sub = _Grid.__new__(_Grid)
     sub.theta, sub.opt_state = theta[idx], tuple(s[idx] for s in grid.opt_state)
     grid.t[idx] += 1
@@ -176,7 +180,7 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
     opt.step(sub.theta, grad[idx], sub.opt_state, lr3, t)
     if opt.decoupled_decay:
         sub.theta[:, :, :-1] *= 1.0 - lr3 * opt.decoupled_decay
-    if grid.l1.any():
+    if grid.any_l1:
         step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
         coef_l = sub.theta[:, :, :-1]
         coef_l[...] = soft_threshold(coef_l, grid.l1[idx][:, None, None] * step[:, :, :-1])
@@ -362,7 +366,9 @@ class _BaseGDCV(BaseEstimator):
                 raise ValueError(f"The training part of fold {f} has zero total sample_weight.")
             member[f, train] = 1
         n_train = member.sum(axis=1)
-        mean_weight = W.sum(axis=1) / n_train
+        # Summed over the training rows alone, in their order, as their fit sums them.
+        mean_weight = np.array([float(W[f, train].sum()) for f, (train, _) in enumerate(folds)])
+        mean_weight /= n_train
 
         loss = proto._make_loss()
         estimators = [clone(proto).set_params(learning_rate=lr, alpha=a) for lr, a in grid]
@@ -412,13 +418,19 @@ class _BaseGDCV(BaseEstimator):
         rng = np.random.default_rng(_seed(self.random_state))
         order = np.arange(n)
         for epoch in range(1, self.max_iter + 1):
+            # The epoch's rows in their batch order, gathered once: each batch is a slice.
+            Xo, Yo, Wo, member_o, sq_o = X, Y, W[state.fold], member, bound and bound[0]
             if not full and self.shuffle:
                 rng.shuffle(order)
-            rows_all = order if not full and self.shuffle else np.arange(n)
+                Xo, Yo, Wo, member_o = X[order], Y[order], Wo[:, order], member[:, order]
+                sq_o = bound and bound[0][:, order]
             starts = np.arange(0, n, rows_per_batch)
-            w_fold = np.add.reduceat(W[:, rows_all], starts, axis=1)
-            count = np.add.reduceat(member[:, rows_all], starts, axis=1)
-            live = w_fold[state.fold] > 0  # (models, batches)
+            w_batch = np.add.reduceat(Wo, starts, axis=1)  # (models, batches)
+            count = np.add.reduceat(member_o, starts, axis=1)[state.fold]
+            live = w_batch > 0
+            all_live = live.all(axis=0)
+            total = count * mean_weight[state.fold][:, None]
+            total[total == 0] = 1.0
             steps = state.t[:, None] + np.cumsum(live, axis=1)
             positions = epoch - 1 + starts / rows_per_batch / len(starts)
             lrs = np.array([
@@ -430,21 +442,19 @@ class _BaseGDCV(BaseEstimator):
                 state.n_avg[:] = 0
             raws = np.zeros((n, len(state.models) * K), dtype=Y.dtype)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for j, start in enumerate(starts):
-                    if not live[:, j].any():
+                for j, lo in enumerate(starts):
+                    if not all_live[j] and not live[:, j].any():
                         continue
-                    rows = rows_all[start : start + rows_per_batch]
-                    wb = W[:, rows][state.fold]
-                    total = (count[state.fold, j] * mean_weight[state.fold]).astype(float)
-                    total[total == 0] = 1.0
+                    rows = slice(lo, lo + rows_per_batch)
                     bd = None
                     if bound is not None:
                         sub = state.models
-                        bd = (bound[0][:, rows][sub], bound[1][sub], bound[2], bound[3][sub],
-                              count[state.fold, j], n_train[state.fold])  # fmt: skip
-                    raws[rows] = _step(state, trainer, X[rows], Y[rows], wb, total,
-                                       live[:, j], lrs[:, j], bd, fold_rows)  # fmt: skip
-                objective = self._objectives(state, trainers, models, Y, W, raws)
+                        bd = (sq_o[sub, rows], bound[1][sub], bound[2], bound[3][sub],
+                              count[:, j], n_train[state.fold])  # fmt: skip
+                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows], Wo[:, rows],
+                                       total[:, j], None if all_live[j] else live[:, j],
+                                       lrs[:, j], bd, fold_rows)  # fmt: skip
+                objective = self._objectives(state, trainers, models, Yo, Wo, raws)
             finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
             for s in state.opt_state:
                 finite &= np.isfinite(s).all(axis=(1, 2))
@@ -474,12 +484,11 @@ class _BaseGDCV(BaseEstimator):
         return final, n_iter, curves, diverged
 
     @staticmethod
-    def _objectives(state, trainers, models, Y, W, raws, chunk=1 << 20):
+    def _objectives(state, trainers, models, Y, Wa, raws, chunk=1 << 20):
         """Each active model's training objective: mean loss over its fold's training
         rows at their steps' weights, plus its penalty (``Trainer.objective``)."""
         A, K = len(state.models), Y.shape[1]
         loss = trainers[0].loss
-        Wa = W[state.fold]
         sums = np.zeros(A)
         step = max(1, chunk // (A * K))
         for s in range(0, Y.shape[0], step):
