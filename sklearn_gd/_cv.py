@@ -95,6 +95,13 @@ class _Grid:
         self.avg = np.zeros_like(theta) if average_start.any() else None
         self.n_avg = np.zeros(n, dtype=np.int64)
         self.any_l2, self.any_l1 = bool(l2.any()), bool(l1.any())
+        self.all_averaging = False
+        self._derived()
+
+    def _derived(self):
+        """Arrays derived from the others, renewed when models leave."""
+        self.l2_3 = self.l2[:, None, None]
+        self.grad = np.empty_like(self.theta)
 
     def keep(self, mask):
         """Drop the models where ``mask`` is False."""
@@ -104,6 +111,12 @@ class _Grid:
         self.opt_state = tuple(s[mask] for s in self.opt_state)
         if self.avg is not None:
             self.avg = self.avg[mask]
+        self._derived()
+
+    @property
+    def averaging(self):
+        """Whether every model's average has begun (then each step adds to it)."""
+        return bool(np.all((self.average_start > 0) & (self.t >= self.average_start)))
 
     @property
     def weights(self):
@@ -113,32 +126,32 @@ class _Grid:
         return np.where((self.n_avg > 0)[:, None, None], self.avg, self.theta)
 
 
-def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
+def _step(grid, trainer, Xb, Yb, scale, live, lr, bound, fold_rows=None):
     """One batch for every active model; mirrors ``Trainer._numpy_loop``'s step.
 
-    ``wb`` (models, rows) holds each model's weights of the batch's rows (0 off
-    its training fold), ``total`` its normaliser ``|B_train| * mean(sw_train)``,
-    ``live`` which models step (None: all; a batch without training weight is
-    skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step sizes and ``bound``
-    their step-bound data (or None); ``fold_rows``, on the full batch, each fold's
-    training rows. Returns the raw predictions, (rows, models * K).
+    ``scale`` (rows, models) holds each model's weight of the batch's rows (0 off
+    its training fold) over its normaliser ``|B_train| * mean(sw_train)``;
+    ``live`` says which models step (None: all; a batch without training
+    weight is skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step
+    sizes, ``bound`` their step-bound data (or None) and ``fold_rows``, on the
+    full batch, each fold's training rows. Returns the raw predictions, (rows,
+    models * K).
     """
     theta = grid.theta
     A, K, D = theta.shape
     coef = theta[:, :, :-1]
-    raw = Xb @ coef.reshape(A * K, D - 1).T
-    if trainer.fit_intercept:
-        raw += theta[:, :, -1].reshape(-1)
-    raw = np.asarray(raw)
+    raw = np.asarray(Xb @ coef.reshape(A * K, D - 1).T)
     b = raw.shape[0]
+    raw3 = raw.reshape(b, A, K)
+    if trainer.fit_intercept:
+        raw3 += theta[:, :, -1]
     loss = trainer.loss
     if loss.rowwise:
         d = loss.gradient(np.repeat(Yb, A, axis=0), raw.reshape(b * A, K)).reshape(b, A, K)
     else:
-        d = loss.gradient(Yb[:, None, :], raw.reshape(b, A, K))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d *= (wb / total[:, None]).T[:, :, None]
-    grad = np.empty_like(theta)
+        d = loss.gradient(Yb[:, None, :], raw3)
+    d *= scale[:, :, None]
+    grad = grid.grad
     d2 = d.reshape(b, A * K)
     g = d2.T @ Xb if not sparse.issparse(Xb) else (Xb.T @ d2).T
     grad[:, :, :-1] = g.reshape(A, K, D - 1)
@@ -158,14 +171,14 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
             else:
                 grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
     if grid.any_l2:
-        grad[:, :, :-1] += grid.l2[:, None, None] * coef
+        grad[:, :, :-1] += grid.l2_3 * coef
     if trainer.clip_norm is not None:
         norm = np.sqrt(np.einsum("akd,akd->a", grad, grad))
         over = norm > trainer.clip_norm
         grad[over] *= (trainer.clip_norm / norm[over])[:, None, None]
     if bound is not None:
         sq, lam, curvature, reference, n_rows, n_train = bound
-        m = (wb * sq).sum(axis=1) / total
+        m = (scale.T * sq).sum(axis=1)
         lr = lr * np.array([
             bound_factor(m[a], n_rows[a], n_train[a], lam[a], curvature, reference[a])
             for a in range(A)
@@ -184,7 +197,10 @@ def _step(grid, trainer, Xb, Yb, wb, total, live, lr, bound, fold_rows=None):
         step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
         coef_l = sub.theta[:, :, :-1]
         coef_l[...] = soft_threshold(coef_l, grid.l1[idx][:, None, None] * step[:, :, :-1])
-    if grid.avg is not None:
+    if grid.avg is not None and live is None and grid.all_averaging:
+        grid.n_avg += 1
+        grid.avg += (theta - grid.avg) * (1.0 / grid.n_avg)[:, None, None]
+    elif grid.avg is not None:
         start = grid.average_start[idx]
         on = (start > 0) & (grid.t[idx] >= start)
         if on.any():
@@ -431,6 +447,8 @@ class _BaseGDCV(BaseEstimator):
             all_live = live.all(axis=0)
             total = count * mean_weight[state.fold][:, None]
             total[total == 0] = 1.0
+            # Each row's weight over its batch's normaliser, per model, rows first.
+            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n]).T.copy()
             steps = state.t[:, None] + np.cumsum(live, axis=1)
             positions = epoch - 1 + starts / rows_per_batch / len(starts)
             lrs = np.array([
@@ -440,6 +458,7 @@ class _BaseGDCV(BaseEstimator):
             ]) * state.lr_scale[:, None]  # fmt: skip
             if self.average == "auto":
                 state.n_avg[:] = 0
+            state.all_averaging = state.averaging
             raws = np.zeros((n, len(state.models) * K), dtype=Y.dtype)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for j, lo in enumerate(starts):
@@ -451,8 +470,8 @@ class _BaseGDCV(BaseEstimator):
                         sub = state.models
                         bd = (sq_o[sub, rows], bound[1][sub], bound[2], bound[3][sub],
                               count[:, j], n_train[state.fold])  # fmt: skip
-                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows], Wo[:, rows],
-                                       total[:, j], None if all_live[j] else live[:, j],
+                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows], scale[rows],
+                                       None if all_live[j] else live[:, j],
                                        lrs[:, j], bd, fold_rows)  # fmt: skip
                 objective = self._objectives(state, trainers, models, Yo, Wo, raws)
             finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
