@@ -27,12 +27,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench import data, round_robin, table
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from bench import data, round_robin, table
 from sklearn_gd import GDClassifier, GDClassifierCV
 
 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -59,8 +59,10 @@ def _grid_values(values, centre, name, positive):
                 f"{name}={values} asks for values log-spaced around {name[:-1]}={centre}, "
                 f"which must then be > 0; pass the values of {name} explicitly."
             )
-        return centre * 10.0 ** np.linspace(-2.0, 2.0, values) if values > 1 else np.array(
-            [float(centre)]
+        return (
+            centre * 10.0 ** np.linspace(-2.0, 2.0, values)
+            if values > 1
+            else np.array([float(centre)])
         )
     grid = np.asarray(values, dtype=np.float64)
     below = np.any(grid <= 0) if positive else np.any(grid < 0)
@@ -222,7 +224,6 @@ class _BaseGDCV(BaseEstimator):
     """Shared logic of the CV searches; not for direct use."""
 
     _estimator_class = None
-    _search_parameters = ("learning_rates", "alphas", "cv", "scoring", "refit")
 
     def _base_params(self):
         """The parameters of the base estimator, as set on this search."""
@@ -282,6 +283,7 @@ class _BaseGDCV(BaseEstimator):
         weights, n_iter, curves, diverged = self._search(proto, X, y, Y, sw, folds, grid, models)
 
         scores = np.full((len(folds), len(grid)), np.nan)
+        loss = proto._make_loss()
         for m, (g, f) in enumerate(models):
             if diverged[m]:
                 continue
@@ -292,7 +294,6 @@ class _BaseGDCV(BaseEstimator):
                 if hasattr(proto, name):
                     setattr(model, name, getattr(proto, name))
             if self.scoring == "loss":
-                loss = proto._make_loss()
                 raw = model._raw(X[test], weights[m][:, :-1], weights[m][:, -1])
                 scores[f, g] = -float(np.mean(loss.value(Y[test], raw)))
             else:
@@ -311,26 +312,31 @@ class _BaseGDCV(BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        self._store_results(grid, folds, scores, n_iter)
+        # Everything is published at the end, so that a failed fit (in the refit,
+        # say) leaves the estimator as it was.
+        fitted = self._results(grid, folds, scores, n_iter)
         grid_weights = weights.reshape(len(grid), len(folds), *weights.shape[1:]).swapaxes(0, 1)
-        self.coef_grid_ = grid_weights[..., :-1]
-        self.intercept_grid_ = grid_weights[..., -1]
-        self.n_iter_grid_ = n_iter
-        self.loss_curve_grid_ = [[curves[g * len(folds) + f] for g in range(len(grid))]
-                                 for f in range(len(folds))]  # fmt: skip
-        self.n_features_in_ = proto.n_features_in_
-        if hasattr(proto, "feature_names_in_"):
-            self.feature_names_in_ = proto.feature_names_in_
-        if hasattr(proto, "classes_"):
-            self.classes_ = proto.classes_
+        fitted["coef_grid_"] = grid_weights[..., :-1]
+        fitted["intercept_grid_"] = grid_weights[..., -1]
+        fitted["n_iter_grid_"] = n_iter
+        fitted["loss_curve_grid_"] = [
+            [curves[g * len(folds) + f] for g in range(len(grid))] for f in range(len(folds))
+        ]
+        for name in ("n_features_in_", "feature_names_in_", "classes_"):
+            if hasattr(proto, name):
+                fitted[name] = getattr(proto, name)
         if self.refit:
-            best = clone(proto).set_params(learning_rate=self.learning_rate_, alpha=self.alpha_)
-            self.best_estimator_ = best.fit(X_in, y_in, sample_weight=sample_weight)
+            best = clone(proto).set_params(**fitted["best_params_"])
+            fitted["best_estimator_"] = best.fit(X_in, y_in, sample_weight=sample_weight)
             for name in _EXPOSED:
-                setattr(self, name, getattr(self.best_estimator_, name))
+                fitted[name] = getattr(best, name)
+        for name in ("best_estimator_", "feature_names_in_", *_EXPOSED):
+            self.__dict__.pop(name, None)  # from an earlier fit
+        self.__dict__.update(fitted)
         return self
 
-    def _store_results(self, grid, folds, scores, n_iter):
+    @staticmethod
+    def _results(grid, folds, scores, n_iter):
         """``scores_``, ``cv_results_`` and the choice, ranked as ``GridSearchCV`` ranks."""
         mean = scores.mean(axis=0)
         ranked = np.where(np.isnan(mean), -np.inf, mean)
@@ -348,13 +354,16 @@ class _BaseGDCV(BaseEstimator):
         results["std_test_score"] = scores.std(axis=0)
         results["rank_test_score"] = rank
         results["mean_n_iter"] = n_iter.mean(axis=0)
-        self.scores_ = scores
-        self.cv_results_ = results
-        self.best_index_ = best
-        self.best_params_ = results["params"][best]
-        self.best_score_ = float(mean[best])
-        self.learning_rate_, self.alpha_ = grid[best]
-        self.n_splits_ = len(folds)
+        return {
+            "scores_": scores,
+            "cv_results_": results,
+            "best_index_": best,
+            "best_params_": results["params"][best],
+            "best_score_": float(mean[best]),
+            "learning_rate_": grid[best][0],
+            "alpha_": grid[best][1],
+            "n_splits_": len(folds),
+        }
 
     def _search(self, proto, X, y, Y, sw, folds, grid, models):
         """Train all ``models`` ((grid index, fold index) pairs) together.
@@ -415,9 +424,9 @@ class _BaseGDCV(BaseEstimator):
             lr=np.array([grid[g][0] for g, _ in models]),
             l2=np.array([trainers[g].penalty.l2 for g, _ in models]),
             l1=np.array([trainers[g].penalty.l1 for g, _ in models]),
-            average_start=np.array([
-                estimators[g]._average_start(int(n_train[f]), b, False) for g, f in models
-            ]),  # fmt: skip
+            average_start=np.array(
+                [estimators[g]._average_start(int(n_train[f]), b, False) for g, f in models]
+            ),  # fmt: skip
             models=np.arange(M),
         )
         monitors = [
@@ -435,19 +444,20 @@ class _BaseGDCV(BaseEstimator):
         order = np.arange(n)
         for epoch in range(1, self.max_iter + 1):
             # The epoch's rows in their batch order, gathered once: each batch is a slice.
-            Xo, Yo, Wo, member_o, sq_o = X, Y, W[state.fold], member, bound and bound[0]
+            # Per fold, not per model: the models of a fold share its weights.
+            Xo, Yo, Wo, member_o = X, Y, W, member
+            sq_o = None if bound is None else bound[0]
             if not full and self.shuffle:
                 rng.shuffle(order)
-                Xo, Yo, Wo, member_o = X[order], Y[order], Wo[:, order], member[:, order]
-                sq_o = bound and bound[0][:, order]
+                Xo, Yo, Wo, member_o = X[order], Y[order], W[:, order], member[:, order]
+                sq_o = None if bound is None else bound[0][:, order]
             starts = np.arange(0, n, rows_per_batch)
-            w_batch = np.add.reduceat(Wo, starts, axis=1)  # (models, batches)
-            count = np.add.reduceat(member_o, starts, axis=1)[state.fold]
-            live = w_batch > 0
+            count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
+            live = (np.add.reduceat(Wo, starts, axis=1) > 0)[state.fold]  # (models, batches)
             all_live = live.all(axis=0)
-            total = count * mean_weight[state.fold][:, None]
+            total = count * mean_weight[:, None]
             total[total == 0] = 1.0
-            # Each row's weight over its batch's normaliser, per model, rows first.
+            # Each row's weight over its batch's normaliser, per fold, rows first.
             scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n]).T.copy()
             steps = state.t[:, None] + np.cumsum(live, axis=1)
             positions = epoch - 1 + starts / rows_per_batch / len(starts)
@@ -469,8 +479,9 @@ class _BaseGDCV(BaseEstimator):
                     if bound is not None:
                         sub = state.models
                         bd = (sq_o[sub, rows], bound[1][sub], bound[2], bound[3][sub],
-                              count[:, j], n_train[state.fold])  # fmt: skip
-                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows], scale[rows],
+                              count[state.fold, j], n_train[state.fold])  # fmt: skip
+                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows],
+                                       scale[rows][:, state.fold],
                                        None if all_live[j] else live[:, j],
                                        lrs[:, j], bd, fold_rows)  # fmt: skip
                 objective = self._objectives(state, trainers, models, Yo, Wo, raws)
@@ -503,7 +514,7 @@ class _BaseGDCV(BaseEstimator):
         return final, n_iter, curves, diverged
 
     @staticmethod
-    def _objectives(state, trainers, models, Y, Wa, raws, chunk=1 << 20):
+    def _objectives(state, trainers, models, Y, W, raws, chunk=1 << 20):
         """Each active model's training objective: mean loss over its fold's training
         rows at their steps' weights, plus its penalty (``Trainer.objective``)."""
         A, K = len(state.models), Y.shape[1]
@@ -518,8 +529,8 @@ class _BaseGDCV(BaseEstimator):
             else:
                 values = type(loss).value_function(Ys[:, None, :], raw.reshape(-1, A, K),
                                                    loss.param).sum(axis=2)  # fmt: skip
-            sums += np.einsum("an,na->a", Wa[:, s : s + step], values)
-        mean_loss = sums / Wa.sum(axis=1)
+            sums += (W[:, s : s + step] @ values)[state.fold, np.arange(A)]
+        mean_loss = sums / W.sum(axis=1)[state.fold]
         weights = state.weights
         penalty = np.array([
             trainers[models[m][0]].penalty.value(weights[a][:, :-1])
