@@ -585,7 +585,7 @@ _SEARCH_CONSTRAINTS = {
     "refit": ["boolean"],
 }
 
-_SEARCH_DOC = """
+_SEARCH_DOC = """\
     learning_rates : int or array-like of float, default=7
         The learning rates searched. An int ``n`` gives ``n`` values spaced
         evenly in log scale over four decades around ``learning_rate``:
@@ -600,13 +600,13 @@ _SEARCH_DOC = """
         How each held-out fold is scored, as in ``GridSearchCV``: None is the
         estimator's ``score`` (%(score)s), a scorer name or a callable
         ``scorer(estimator, X, y)``; 'loss' is minus the mean held-out loss.
-        (The base estimator's early-stopping ``scoring`` has no use here.)
+        It replaces the base estimator's early-stopping ``scoring``.
     refit : bool, default=True
         Refit the estimator on all the data at the best learning rate and alpha.
         Prediction needs it.
 """
 
-_ATTRIBUTES_DOC = """
+_ATTRIBUTES_DOC = """\
     learning_rate_ : float
         The chosen learning rate (best mean held-out score; the first of ties).
     alpha_ : float
@@ -680,11 +680,11 @@ class GDClassifierCV(ClassifierMixin, _BaseGDCV):
     ----------
     loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
 schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
-shuffle, random_state, verbose, epsilon, engine, class_weight
+shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         As in :class:`GDClassifier`, with the same defaults; they set every
         model of the search and the refit. ``learning_rate`` and ``alpha`` are
         the centres of ``learning_rates`` and ``alphas`` when those are ints.
-    early_stopping, validation_fraction, restore_best_weights, warm_start
+    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
         Kept for ``clone`` and ``get_params``; ``early_stopping``,
         ``restore_best_weights`` and ``warm_start`` must stay False.
 %(search)s
@@ -694,8 +694,8 @@ shuffle, random_state, verbose, epsilon, engine, class_weight
 %(attributes)s
     See Also
     --------
-    GDClassifier : the estimator searched.
-    GDRegressorCV : the same search for regression.
+    GDClassifier : The estimator searched.
+    GDRegressorCV : The same search for regression.
 %(notes)s
     Examples
     --------
@@ -830,11 +830,11 @@ class GDRegressorCV(RegressorMixin, _BaseGDCV):
     ----------
     loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
 schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
-shuffle, random_state, verbose, epsilon, engine, quantile
+shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
         As in :class:`GDRegressor`, with the same defaults; they set every
         model of the search and the refit. ``learning_rate`` and ``alpha`` are
         the centres of ``learning_rates`` and ``alphas`` when those are ints.
-    early_stopping, validation_fraction, restore_best_weights, warm_start
+    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
         Kept for ``clone`` and ``get_params``; ``early_stopping``,
         ``restore_best_weights`` and ``warm_start`` must stay False.
 %(search)s
@@ -843,8 +843,8 @@ shuffle, random_state, verbose, epsilon, engine, quantile
 %(attributes)s
     See Also
     --------
-    GDRegressor : the estimator searched.
-    GDClassifierCV : the same search for classification.
+    GDRegressor : The estimator searched.
+    GDClassifierCV : The same search for classification.
 %(notes)s
     Examples
     --------
