@@ -429,12 +429,8 @@ class _BaseGDCV(BaseEstimator):
             ),  # fmt: skip
             models=np.arange(M),
         )
-        monitors = [
-            Monitor(self.tol, self.n_iter_no_change, plateau_of(trainer.schedule),
-                    grid[g][0], keep_best=False)
-            for g, _ in models
-        ]  # fmt: skip
         contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
+        monitors = [self._monitor(trainers[g], grid[g][0]) for g, _ in models]
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)
         curves = [[] for _ in range(M)]
@@ -512,6 +508,17 @@ class _BaseGDCV(BaseEstimator):
             if not len(state.models):
                 break
         return final, n_iter, curves, diverged
+
+    def _monitor(self, trainer, learning_rate):
+        """One model's stopping rule, built as the base estimator's ``fit`` builds it
+        (keep the two in step: the full-batch equality tests check it)."""
+        return Monitor(
+            self.tol,
+            self.n_iter_no_change,
+            plateau_of(trainer.schedule),
+            learning_rate,
+            keep_best=False,
+        )
 
     @staticmethod
     def _objectives(state, trainers, models, Y, W, raws, chunk=1 << 20):
