@@ -1,6 +1,7 @@
 """scikit-learn linear models trained by gradient descent, done right."""
 
 from ._classifier import GDClassifier
+from ._cv import GDClassifierCV, GDRegressorCV
 from ._engine import DivergenceError
 from ._minimize import minimize
 from ._regressor import GDRegressor
@@ -10,7 +11,9 @@ from .lr_finder import find_learning_rate
 __all__ = [
     "DivergenceError",
     "GDClassifier",
+    "GDClassifierCV",
     "GDRegressor",
+    "GDRegressorCV",
     "LossCurveDisplay",
     "find_learning_rate",
     "minimize",

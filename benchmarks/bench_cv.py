@@ -1,0 +1,110 @@
+"""Learning-rate search in one pass: GDClassifierCV against one fit and two GridSearchCVs.
+
+    python benchmarks/bench_cv.py            # 8 learning rates x 5 folds, 20 000 x 50
+    python benchmarks/bench_cv.py --quick    # 5 000 rows, a single round
+
+One round times, one after the other on the same data with BLAS pinned to one
+thread: ``GDClassifierCV`` over 8 learning rates (``0.01 * 10**linspace(-2, 2, 8)``,
+the default ``learning_rate`` at the centre) and 5 stratified folds; one
+``GDClassifier`` fit of the same configuration (default learning rate, all
+rows); ``GridSearchCV(GDClassifier())`` over the same grid; and
+``GridSearchCV(SGDClassifier(loss='log_loss', learning_rate='adaptive'))`` over
+the same values of ``eta0`` (the schedule of ``GDClassifier()``, and one that
+reads ``eta0``). All use ``batch_size=64`` (SGD: one row) and refit the best
+model, as a user would. Each ratio is the median over rounds of the ratio
+within a round. The chosen learning rate and best CV score of each search are
+reported with them.
+
+Targets (issue 18): search / one fit <= 4, search / GridSearchCV(GDClassifier)
+<= 1/8, search / GridSearchCV(SGDClassifier) <= 1.
+"""
+
+import argparse
+import datetime
+import json
+import platform
+import warnings
+from pathlib import Path
+
+import numpy as np
+from bench import data, round_robin, table
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from sklearn_gd import GDClassifier, GDClassifierCV
+
+warnings.simplefilter("ignore", ConvergenceWarning)
+HERE = Path(__file__).parent
+TARGETS = {"vs_one_fit": 4.0, "vs_gridsearch_gd": 1 / 8, "vs_gridsearch_sgd": 1.0}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 000 rows, one round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
+    args = parser.parse_args()
+    n, repeat = (5_000, 1) if args.quick else (20_000, args.repeat)
+    X, y = data(n, 50)
+    learning_rates = 0.01 * 10.0 ** np.linspace(-2, 2, 8)
+    cv = StratifiedKFold(5)
+    config = dict(batch_size=64, random_state=0)
+    fitted = {}
+
+    def search():
+        fitted["search"] = GDClassifierCV(learning_rates=learning_rates, cv=cv, **config).fit(X, y)
+
+    def one_fit():
+        fitted["one"] = GDClassifier(**config).fit(X, y)
+
+    def grid_gd():
+        grid = {"learning_rate": list(learning_rates)}
+        fitted["gd"] = GridSearchCV(GDClassifier(**config), grid, cv=cv).fit(X, y)
+
+    def grid_sgd():
+        sgd = SGDClassifier(loss="log_loss", learning_rate="adaptive", random_state=0)
+        fitted["sgd"] = GridSearchCV(sgd, {"eta0": list(learning_rates)}, cv=cv).fit(X, y)
+
+    with threadpool_limits(1):
+        times = round_robin([search, one_fit, grid_gd, grid_sgd], repeat)
+    t_search, t_one, t_gd, t_sgd = times
+    ratios = {
+        "vs_one_fit": float(np.median(t_search / t_one)),
+        "vs_gridsearch_gd": float(np.median(t_search / t_gd)),
+        "vs_gridsearch_sgd": float(np.median(t_search / t_sgd)),
+    }
+    s, gd, sgd = fitted["search"], fitted["gd"], fitted["sgd"]
+    rows = [
+        dict(what="GDClassifierCV", seconds=float(np.median(t_search)),
+             learning_rate=s.learning_rate_, best_score=s.best_score_),
+        dict(what="GDClassifier (one fit)", seconds=float(np.median(t_one))),
+        dict(what="GridSearchCV(GDClassifier)", seconds=float(np.median(t_gd)),
+             learning_rate=gd.best_params_["learning_rate"], best_score=gd.best_score_),
+        dict(what="GridSearchCV(SGDClassifier)", seconds=float(np.median(t_sgd)),
+             learning_rate=sgd.best_params_["eta0"], best_score=sgd.best_score_),
+    ]  # fmt: skip
+    verdicts = [
+        dict(ratio=name, value=value, target=f"<= {TARGETS[name]:.3g}",
+             verdict="pass" if value <= TARGETS[name] else "short")
+        for name, value in ratios.items()
+    ]  # fmt: skip
+    print(f"# GDClassifierCV: 8 learning rates x 5 folds, {n} x 50, batch_size=64, "
+          f"{repeat} round(s), 1 BLAS thread\n")  # fmt: skip
+    print(table(rows, ["what", "seconds", "learning_rate", "best_score"]))
+    print()
+    print(table(verdicts, ["ratio", "value", "target", "verdict"]))
+    print("\nepochs per grid point (mean over folds):", s.cv_results_["mean_n_iter"].tolist())
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = HERE / "results" / f"{stamp}-cv{'-quick' if args.quick else ''}.json"
+    out.write_text(json.dumps({
+        "machine": platform.platform(), "n": n, "d": 50, "repeat": repeat,
+        "times": {k: t.tolist() for k, t in zip(["search", "one_fit", "gridsearch_gd",
+                                                 "gridsearch_sgd"], times, strict=True)},
+        "ratios": ratios, "rows": rows,
+    }, indent=1))  # fmt: skip
+    print(f"\nwritten to {out.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,954 @@
+"""GDClassifierCV and GDRegressorCV: a learning-rate (and alpha) search in one pass.
+
+Every model of the search, one per (learning rate, alpha, fold), is a block of
+rows of one weight array ``theta`` of shape ``(n_models, K, n_features + 1)``.
+The batches are drawn from the order of the full data, the same for every
+model; a batch's rows are read once, and one matrix product ``X_B Theta^T``
+gives the raw predictions of all models. Each model weighs the rows of its own
+fold's training part (held-out rows weigh 0 for it), normalises its gradient by
+its own training rows as one ``fit`` on them would, steps with its own rate,
+and stops on its own rule (a ``Monitor`` each); a stopped model leaves the
+active set and costs nothing further.
+
+With full batches each model takes exactly the steps of the base estimator's
+``fit`` on its training fold (``_step`` mirrors ``Trainer._numpy_loop``). With
+mini-batches the data's batch holds ``batch_size * n / n_train`` rows, so that
+each model sees about ``batch_size`` of its training rows per step and takes as
+many steps per epoch as that ``fit`` would.
+"""
+
+import warnings
+from itertools import product
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _seed
+from ._classifier import GDClassifier
+from ._compat import Interval, StrOptions
+from ._engine import DivergenceError, bound_factor
+from ._regressor import GDRegressor
+from ._stopping import Monitor
+from .penalties import soft_threshold
+from .schedules import ScheduleContext, plateau_of
+
+# Attributes of the refitted model that the search exposes as its own.
+_EXPOSED = (
+    "coef_",
+    "intercept_",
+    "n_iter_",
+    "t_",
+    "loss_curve_",
+    "learning_rate_curve_",
+    "validation_score_curve_",
+    "best_epoch_",
+)
+
+
+def _grid_values(values, centre, name, positive):
+    """The searched values: an int ``n`` gives ``centre * 10**linspace(-2, 2, n)``."""
+    if isinstance(values, Integral) and not isinstance(values, bool):
+        if not centre > 0:
+            raise ValueError(
+                f"{name}={values} asks for values log-spaced around {name[:-1]}={centre}, "
+                f"which must then be > 0; pass the values of {name} explicitly."
+            )
+        return (
+            centre * 10.0 ** np.linspace(-2.0, 2.0, values)
+            if values > 1
+            else np.array([float(centre)])
+        )
+    grid = np.asarray(values, dtype=np.float64)
+    below = np.any(grid <= 0) if positive else np.any(grid < 0)
+    if grid.ndim != 1 or len(grid) == 0 or not np.all(np.isfinite(grid)) or below:
+        allowed = "> 0" if positive else ">= 0"
+        raise ValueError(
+            f"{name} must be an int or a non-empty 1-D array of finite values {allowed}; "
+            f"got {values!r}."
+        )
+    return grid
+
+
+class _Grid:
+    """The active models of a search: their weights, optimizer state and rules.
+
+    Everything is an array over the active models (first axis), so that models
+    that stop are dropped by indexing every array with the survivors.
+    """
+
+    def __init__(self, theta, opt_state, fold, lr, l2, l1, average_start, models):
+        self.theta = theta
+        self.opt_state = opt_state
+        self.fold = fold
+        self.lr = lr
+        self.l2 = l2
+        self.l1 = l1
+        self.average_start = average_start
+        self.models = models  # index of each active model in the grid
+        n = len(fold)
+        self.t = np.zeros(n, dtype=np.int64)
+        self.lr_scale = np.ones(n)
+        self.avg = np.zeros_like(theta) if average_start.any() else None
+        self.n_avg = np.zeros(n, dtype=np.int64)
+        self.any_l2, self.any_l1 = bool(l2.any()), bool(l1.any())
+        self.all_averaging = False
+        self._derived()
+
+    def _derived(self):
+        """Arrays derived from the others, renewed when models leave."""
+        self.l2_3 = self.l2[:, None, None]
+        self.grad = np.empty_like(self.theta)
+
+    def keep(self, mask):
+        """Drop the models where ``mask`` is False."""
+        for name in ("theta", "fold", "lr", "l2", "l1", "average_start", "models", "t",
+                     "lr_scale", "n_avg"):  # fmt: skip
+            setattr(self, name, getattr(self, name)[mask])
+        self.opt_state = tuple(s[mask] for s in self.opt_state)
+        if self.avg is not None:
+            self.avg = self.avg[mask]
+        self._derived()
+
+    @property
+    def averaging(self):
+        """Whether every model's average has begun (then each step adds to it)."""
+        return bool(np.all((self.average_start > 0) & (self.t >= self.average_start)))
+
+    @property
+    def weights(self):
+        """The weights that predict: each model's average once its averaging has begun."""
+        if self.avg is None:
+            return self.theta
+        return np.where((self.n_avg > 0)[:, None, None], self.avg, self.theta)
+
+
+def _step(grid, trainer, Xb, Yb, scale, live, lr, bound, fold_rows=None):
+    """One batch for every active model; mirrors ``Trainer._numpy_loop``'s step.
+
+    ``scale`` (rows, models) holds each model's weight of the batch's rows (0 off
+    its training fold) over its normaliser ``|B_train| * mean(sw_train)``;
+    ``live`` says which models step (None: all; a batch without training
+    weight is skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step
+    sizes, ``bound`` their step-bound data (or None) and ``fold_rows``, on the
+    full batch, each fold's training rows. Returns the raw predictions, (rows,
+    models * K).
+    """
+    theta = grid.theta
+    A, K, D = theta.shape
+    coef = theta[:, :, :-1]
+    raw = np.asarray(Xb @ coef.reshape(A * K, D - 1).T)
+    b = raw.shape[0]
+    raw3 = raw.reshape(b, A, K)
+    if trainer.fit_intercept:
+        raw3 += theta[:, :, -1]
+    loss = trainer.loss
+    if loss.rowwise:
+        d = loss.gradient(np.repeat(Yb, A, axis=0), raw.reshape(b * A, K)).reshape(b, A, K)
+    else:
+        d = loss.gradient(Yb[:, None, :], raw3)
+    d *= scale[:, :, None]
+    grad = grid.grad
+    d2 = d.reshape(b, A * K)
+    g = d2.T @ Xb if not sparse.issparse(Xb) else (Xb.T @ d2).T
+    grad[:, :, :-1] = g.reshape(A, K, D - 1)
+    if not trainer.fit_intercept:
+        grad[:, :, -1] = 0.0
+    elif fold_rows is None:
+        grad[:, :, -1] = d.sum(axis=0)
+    else:
+        # The full batch: sum each model's intercept gradient over its own training
+        # rows in the order the fit on them sums ``d.sum(axis=0)``: pairwise for one
+        # output (a contiguous column), row after row for several. At the baseline
+        # start this sum is rounding noise, which Adam's first step divides by eps.
+        for f, rows_f in enumerate(fold_rows):
+            on = grid.fold == f
+            if K == 1:
+                grad[on, 0, -1] = np.ascontiguousarray(d[rows_f, :, 0][:, on].T).sum(axis=1)
+            else:
+                grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
+    if grid.any_l2:
+        grad[:, :, :-1] += grid.l2_3 * coef
+    if trainer.clip_norm is not None:
+        norm = np.sqrt(np.einsum("akd,akd->a", grad, grad))
+        over = norm > trainer.clip_norm
+        grad[over] *= (trainer.clip_norm / norm[over])[:, None, None]
+    if bound is not None:
+        sq, lam, curvature, reference, n_rows, n_train = bound
+        m = (scale.T * sq).sum(axis=1)
+        lr = lr * np.array([
+            bound_factor(m[a], n_rows[a], n_train[a], lam[a], curvature, reference[a])
+            for a in range(A)
+        ])  # fmt: skip
+    idx = slice(None) if live is None else np.flatnonzero(live)
+    sub = _Grid.__new__(_Grid)
+    sub.theta, sub.opt_state = theta[idx], tuple(s[idx] for s in grid.opt_state)
+    grid.t[idx] += 1
+    t = grid.t[idx][:, None, None]
+    lr3 = lr[idx][:, None, None]
+    opt = trainer.optimizer
+    opt.step(sub.theta, grad[idx], sub.opt_state, lr3, t)
+    if opt.decoupled_decay:
+        sub.theta[:, :, :-1] *= 1.0 - lr3 * opt.decoupled_decay
+    if grid.any_l1:
+        step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
+        coef_l = sub.theta[:, :, :-1]
+        coef_l[...] = soft_threshold(coef_l, grid.l1[idx][:, None, None] * step[:, :, :-1])
+    if grid.avg is not None and live is None and grid.all_averaging:
+        grid.n_avg += 1
+        grid.avg += (theta - grid.avg) * (1.0 / grid.n_avg)[:, None, None]
+    elif grid.avg is not None:
+        start = grid.average_start[idx]
+        on = (start > 0) & (grid.t[idx] >= start)
+        if on.any():
+            n_avg = grid.n_avg[idx] + on
+            grid.n_avg[idx] = n_avg
+            avg = grid.avg[idx]
+            scale = np.where(on, 1.0 / np.maximum(n_avg, 1), 0.0)[:, None, None]
+            avg += (sub.theta - avg) * scale
+            if not isinstance(idx, slice):
+                grid.avg[idx] = avg
+    if not isinstance(idx, slice):
+        theta[idx] = sub.theta
+        for s, new in zip(grid.opt_state, sub.opt_state, strict=True):
+            s[idx] = new
+    return raw
+
+
+class _BaseGDCV(BaseEstimator):
+    """Shared logic of the CV searches; not for direct use."""
+
+    _estimator_class = None
+
+    def _base_params(self):
+        """The parameters of the base estimator, as set on this search."""
+        names = self._estimator_class().get_params(deep=False)
+        params = {name: getattr(self, name) for name in names}
+        params["scoring"] = None  # the search's scoring is GridSearchCV's, not early stopping's
+        return params
+
+    def _check_search_params(self):
+        self._validate_params()
+        for name in ("early_stopping", "restore_best_weights", "warm_start"):
+            if getattr(self, name):
+                raise ValueError(
+                    f"{type(self).__name__} does not support {name}=True: every model of "
+                    "the search trains on its fold's training rows from a cold start and "
+                    "stops on its training objective. Use GridSearchCV over "
+                    f"{self._estimator_class.__name__}({name}=True) instead."
+                )
+        learning_rates = _grid_values(
+            self.learning_rates, self.learning_rate, "learning_rates", positive=True
+        )
+        alphas = (
+            np.array([float(self.alpha)])
+            if self.alphas is None
+            else _grid_values(self.alphas, self.alpha, "alphas", positive=False)
+        )
+        return [(float(lr), float(a)) for lr, a in product(learning_rates, alphas)]
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Train every (learning rate, alpha, fold) model in one pass, then refit the best.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in training (each model's gradient is the
+            weighted mean over its fold's training rows) and in the refit; the
+            scores on the held-out folds are unweighted, as in ``GridSearchCV``.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` splitter.
+
+        Returns
+        -------
+        self : object
+        """
+        grid = self._check_search_params()
+        proto = self._estimator_class(**self._base_params())
+        proto._check_params()
+        X_in, y_in = X, y
+        X, y, sw = proto._check_data(X, y, sample_weight, reset=True)
+        Y, _ = proto._encode_target(y, sw, X.dtype, first=True, partial=False)
+        folds = list(check_cv(self.cv, y, classifier=is_classifier(self)).split(X, y, groups))
+        scorer = check_scoring(proto, self.scoring if self.scoring != "loss" else None)
+
+        models = [(g, f) for g in range(len(grid)) for f in range(len(folds))]
+        weights, n_iter, curves, diverged = self._search(proto, X, y, Y, sw, folds, grid, models)
+
+        scores = np.full((len(folds), len(grid)), np.nan)
+        loss = proto._make_loss()
+        for m, (g, f) in enumerate(models):
+            if diverged[m]:
+                continue
+            test = folds[f][1]
+            model = clone(proto).set_params(learning_rate=grid[g][0], alpha=grid[g][1])
+            model.__dict__.update(proto._coef_attributes(weights[m].copy()))
+            for name in ("classes_", "_single_output", "n_features_in_"):
+                if hasattr(proto, name):
+                    setattr(model, name, getattr(proto, name))
+            if self.scoring == "loss":
+                raw = model._raw(X[test], weights[m][:, :-1], weights[m][:, -1])
+                scores[f, g] = -float(np.mean(loss.value(Y[test], raw)))
+            else:
+                scores[f, g] = scorer(model, X[test], y[test])
+        if np.isnan(scores).all():
+            raise DivergenceError(
+                "Every model of the search diverged: the loss, the weights or the optimizer "
+                "state became non-finite. Use smaller learning_rates or scale the features."
+            )
+        failed = np.isnan(scores).any(axis=0)
+        if failed.any():
+            warnings.warn(
+                f"{int(np.isnan(scores).sum())} of {scores.size} models diverged and score "
+                f"NaN (ranked last): (learning_rate, alpha) = "
+                f"{[grid[g] for g in np.flatnonzero(failed)]}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        # Everything is published at the end, so that a failed fit (in the refit,
+        # say) leaves the estimator as it was.
+        fitted = self._results(grid, folds, scores, n_iter)
+        grid_weights = weights.reshape(len(grid), len(folds), *weights.shape[1:]).swapaxes(0, 1)
+        fitted["coef_grid_"] = grid_weights[..., :-1]
+        fitted["intercept_grid_"] = grid_weights[..., -1]
+        fitted["n_iter_grid_"] = n_iter
+        fitted["loss_curve_grid_"] = [
+            [curves[g * len(folds) + f] for g in range(len(grid))] for f in range(len(folds))
+        ]
+        for name in ("n_features_in_", "feature_names_in_", "classes_"):
+            if hasattr(proto, name):
+                fitted[name] = getattr(proto, name)
+        if self.refit:
+            best = clone(proto).set_params(**fitted["best_params_"])
+            fitted["best_estimator_"] = best.fit(X_in, y_in, sample_weight=sample_weight)
+            for name in _EXPOSED:
+                fitted[name] = getattr(best, name)
+        for name in ("best_estimator_", "feature_names_in_", *_EXPOSED):
+            self.__dict__.pop(name, None)  # from an earlier fit
+        self.__dict__.update(fitted)
+        return self
+
+    @staticmethod
+    def _results(grid, folds, scores, n_iter):
+        """``scores_``, ``cv_results_`` and the choice, ranked as ``GridSearchCV`` ranks."""
+        mean = scores.mean(axis=0)
+        ranked = np.where(np.isnan(mean), -np.inf, mean)
+        # Rank 1 for the best, ties sharing the smallest rank; NaN (diverged) last.
+        rank = np.array([np.sum(ranked > r) + 1 for r in ranked], dtype=np.int32)
+        best = int(np.argmin(rank))
+        results = {
+            "param_learning_rate": np.array([lr for lr, _ in grid]),
+            "param_alpha": np.array([a for _, a in grid]),
+            "params": [{"learning_rate": lr, "alpha": a} for lr, a in grid],
+        }
+        for k in range(len(folds)):
+            results[f"split{k}_test_score"] = scores[k]
+        results["mean_test_score"] = mean
+        results["std_test_score"] = scores.std(axis=0)
+        results["rank_test_score"] = rank
+        results["mean_n_iter"] = n_iter.mean(axis=0)
+        return {
+            "scores_": scores,
+            "cv_results_": results,
+            "best_index_": best,
+            "best_params_": results["params"][best],
+            "best_score_": float(mean[best]),
+            "learning_rate_": grid[best][0],
+            "alpha_": grid[best][1],
+            "n_splits_": len(folds),
+        }
+
+    def _search(self, proto, X, y, Y, sw, folds, grid, models):
+        """Train all ``models`` ((grid index, fold index) pairs) together.
+
+        Returns each model's final weights (K, n_features + 1), its epochs run
+        as an (n_folds, n_grid) array, its training-objective curve, and
+        whether it diverged.
+        """
+        n, F, M = X.shape[0], len(folds), len(models)
+        # Each fold's weights as one fit on its training rows would have them
+        # (class_weight='balanced' counts the fold's own classes).
+        W = np.zeros((F, n), dtype=sw.dtype)
+        member = np.zeros((F, n), dtype=np.int64)
+        for f, (train, _) in enumerate(folds):
+            part = clone(proto)
+            _, W[f, train] = part._encode_target(y[train], sw[train], X.dtype, first=True,
+                                                 partial=False)  # fmt: skip
+            if hasattr(proto, "classes_") and not np.array_equal(part.classes_, proto.classes_):
+                raise ValueError(
+                    f"The training part of fold {f} lacks some of the classes "
+                    f"{proto.classes_.tolist()!r}; use a cv splitter that keeps every class "
+                    "in every training part (e.g. StratifiedKFold)."
+                )
+            if not W[f].sum() > 0:
+                raise ValueError(f"The training part of fold {f} has zero total sample_weight.")
+            member[f, train] = 1
+        n_train = member.sum(axis=1)
+        # Summed over the training rows alone, in their order, as their fit sums them.
+        mean_weight = np.array([float(W[f, train].sum()) for f, (train, _) in enumerate(folds)])
+        mean_weight /= n_train
+
+        loss = proto._make_loss()
+        estimators = [clone(proto).set_params(learning_rate=lr, alpha=a) for lr, a in grid]
+        trainers = [est._trainer(loss, int(n_train.min())) for est in estimators]
+        trainer = trainers[0]  # what the grid shares: loss, optimizer, schedule, batching
+        b = trainer.batch_size_for(int(n_train.min()))
+        full = b >= n_train.min()
+        rows_per_batch = n if full else min(n, max(1, round(b * n / n_train.mean())))
+
+        K, D = Y.shape[1], X.shape[1] + 1
+        theta = np.zeros((M, K, D), dtype=Y.dtype)
+        bound = None
+        for m, (g, f) in enumerate(models):
+            train = folds[f][0]
+            theta[m] = estimators[g]._initial_theta(X.shape[1], Y[train], W[f, train], loss,
+                                                    baseline=True)  # fmt: skip
+        bounds = [trainers[g]._step_bound(X[folds[f][0]], W[f, folds[f][0]]) for g, f in models]
+        if bounds[0] is not None:
+            sq = np.zeros((M, n))
+            for m, (_, f) in enumerate(models):
+                sq[m, folds[f][0]] = bounds[m][0]
+            bound = [sq, np.array([bd[1] for bd in bounds]), bounds[0][2],
+                     np.array([bd[3] for bd in bounds])]  # fmt: skip
+        state = _Grid(
+            theta,
+            trainer.optimizer.init(theta),
+            fold=np.array([f for _, f in models]),
+            lr=np.array([grid[g][0] for g, _ in models]),
+            l2=np.array([trainers[g].penalty.l2 for g, _ in models]),
+            l1=np.array([trainers[g].penalty.l1 for g, _ in models]),
+            average_start=np.array(
+                [estimators[g]._average_start(int(n_train[f]), b, False) for g, f in models]
+            ),  # fmt: skip
+            models=np.arange(M),
+        )
+        contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
+        monitors = [self._monitor(trainers[g], grid[g][0]) for g, _ in models]
+        final = np.zeros((M, K, D), dtype=Y.dtype)
+        n_iter = np.zeros((F, len(grid)), dtype=np.int64)
+        curves = [[] for _ in range(M)]
+        diverged = np.zeros(M, dtype=bool)
+        fold_rows = [train for train, _ in folds] if full else None
+        rng = np.random.default_rng(_seed(self.random_state))
+        order = np.arange(n)
+        for epoch in range(1, self.max_iter + 1):
+            # The epoch's rows in their batch order, gathered once: each batch is a slice.
+            # Per fold, not per model: the models of a fold share its weights.
+            Xo, Yo, Wo, member_o = X, Y, W, member
+            sq_o = None if bound is None else bound[0]
+            if not full and self.shuffle:
+                rng.shuffle(order)
+                Xo, Yo, Wo, member_o = X[order], Y[order], W[:, order], member[:, order]
+                sq_o = None if bound is None else bound[0][:, order]
+            starts = np.arange(0, n, rows_per_batch)
+            count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
+            live = (np.add.reduceat(Wo, starts, axis=1) > 0)[state.fold]  # (models, batches)
+            all_live = live.all(axis=0)
+            total = count * mean_weight[:, None]
+            total[total == 0] = 1.0
+            # Each row's weight over its batch's normaliser, per fold, rows first.
+            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n]).T.copy()
+            steps = state.t[:, None] + np.cumsum(live, axis=1)
+            positions = epoch - 1 + starts / rows_per_batch / len(starts)
+            lrs = np.array([
+                trainer.schedule.rates(state.lr[a], steps[a], positions,
+                                       contexts[models[state.models[a]][0]])
+                for a in range(len(state.models))
+            ]) * state.lr_scale[:, None]  # fmt: skip
+            if self.average == "auto":
+                state.n_avg[:] = 0
+            state.all_averaging = state.averaging
+            raws = np.zeros((n, len(state.models) * K), dtype=Y.dtype)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                for j, lo in enumerate(starts):
+                    if not all_live[j] and not live[:, j].any():
+                        continue
+                    rows = slice(lo, lo + rows_per_batch)
+                    bd = None
+                    if bound is not None:
+                        sub = state.models
+                        bd = (sq_o[sub, rows], bound[1][sub], bound[2], bound[3][sub],
+                              count[state.fold, j], n_train[state.fold])  # fmt: skip
+                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows],
+                                       scale[rows][:, state.fold],
+                                       None if all_live[j] else live[:, j],
+                                       lrs[:, j], bd, fold_rows)  # fmt: skip
+                objective = self._objectives(state, trainers, models, Yo, Wo, raws)
+            finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
+            for s in state.opt_state:
+                finite &= np.isfinite(s).all(axis=(1, 2))
+            stop = ~finite
+            for a, m in enumerate(state.models):
+                if not finite[a]:
+                    diverged[m] = True
+                    continue
+                curves[m].append(float(objective[a]))
+                stop[a], state.lr_scale[a] = monitors[m].update(
+                    objective[a], epoch, lambda: None, state.lr_scale[a]
+                )
+            if epoch == self.max_iter:
+                stop[:] = True
+            if stop.any():
+                weights = state.weights
+                for a in np.flatnonzero(stop):
+                    m = state.models[a]
+                    final[m] = weights[a]
+                    g, f = models[m]
+                    n_iter[f, g] = epoch
+                state.keep(~stop)
+            if self.verbose:
+                print(f"-- Epoch {epoch}: {len(state.models)} of {M} models still training")
+            if not len(state.models):
+                break
+        return final, n_iter, curves, diverged
+
+    def _monitor(self, trainer, learning_rate):
+        """One model's stopping rule, built as the base estimator's ``fit`` builds it
+        (keep the two in step: the full-batch equality tests check it)."""
+        return Monitor(
+            self.tol,
+            self.n_iter_no_change,
+            plateau_of(trainer.schedule),
+            learning_rate,
+            keep_best=False,
+        )
+
+    @staticmethod
+    def _objectives(state, trainers, models, Y, W, raws, chunk=1 << 20):
+        """Each active model's training objective: mean loss over its fold's training
+        rows at their steps' weights, plus its penalty (``Trainer.objective``)."""
+        A, K = len(state.models), Y.shape[1]
+        loss = trainers[0].loss
+        sums = np.zeros(A)
+        step = max(1, chunk // (A * K))
+        for s in range(0, Y.shape[0], step):
+            Ys, raw = Y[s : s + step], raws[s : s + step]
+            if loss.rowwise:
+                values = loss.value(np.repeat(Ys, A, axis=0), raw.reshape(-1, K))
+                values = values.reshape(-1, A)
+            else:
+                values = type(loss).value_function(Ys[:, None, :], raw.reshape(-1, A, K),
+                                                   loss.param).sum(axis=2)  # fmt: skip
+            sums += (W[:, s : s + step] @ values)[state.fold, np.arange(A)]
+        mean_loss = sums / W.sum(axis=1)[state.fold]
+        weights = state.weights
+        penalty = np.array([
+            trainers[models[m][0]].penalty.value(weights[a][:, :-1])
+            for a, m in enumerate(state.models)
+        ])  # fmt: skip
+        return mean_loss + penalty
+
+    # --- prediction, delegated to the refitted model ------------------------------------
+
+    def _best(self):
+        check_is_fitted(self, "scores_")
+        if not self.refit:
+            raise AttributeError(
+                f"This {type(self).__name__} was fitted with refit=False: no model was "
+                "refitted on all the data to predict with. Use refit=True."
+            )
+        return self.best_estimator_
+
+    def predict(self, X):
+        """Predict with the model refitted on all the data at the best learning rate.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        return self._best().predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _has_proba(search):
+    if search.loss not in ("log_loss", "modified_huber"):
+        raise AttributeError(
+            f"probability estimates are not available for loss={search.loss!r}; "
+            "use loss='log_loss' or 'modified_huber'."
+        )
+    return True
+
+
+_SEARCH_CONSTRAINTS = {
+    "scoring": [StrOptions({"loss"}), str, callable, None],
+    "learning_rates": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "alphas": ["array-like", Interval(Integral, 1, None, closed="left"), None],
+    "cv": ["cv_object"],
+    "refit": ["boolean"],
+}
+
+_SEARCH_DOC = """\
+    learning_rates : int or array-like of float, default=7
+        The learning rates searched. An int ``n`` gives ``n`` values spaced
+        evenly in log scale over four decades around ``learning_rate``:
+        ``learning_rate * 10 ** np.linspace(-2, 2, n)``.
+    alphas : None, int or array-like of float, default=None
+        The penalty strengths searched, crossed with ``learning_rates``. None
+        keeps ``alpha``; an int ``n`` gives ``alpha * 10 ** np.linspace(-2, 2, n)``.
+    cv : int, cross-validation generator or iterable, default=5
+        As in ``GridSearchCV``: an int is the number of folds (stratified for
+        classifiers), or a splitter, or an iterable of (train, test) pairs.
+    scoring : str, callable or None, default=None
+        How each held-out fold is scored, as in ``GridSearchCV``: None is the
+        estimator's ``score`` (%(score)s), a scorer name or a callable
+        ``scorer(estimator, X, y)``; 'loss' is minus the mean held-out loss.
+        It replaces the base estimator's early-stopping ``scoring``.
+    refit : bool, default=True
+        Refit the estimator on all the data at the best learning rate and alpha.
+        Prediction needs it.
+"""
+
+_ATTRIBUTES_DOC = """\
+    learning_rate_ : float
+        The chosen learning rate (best mean held-out score; the first of ties).
+    alpha_ : float
+        The chosen alpha.
+    scores_ : ndarray of shape (n_folds, n_grid)
+        Held-out score of each fold (rows) and grid point (columns, in the
+        order of ``cv_results_['params']``: learning rates outer, alphas inner).
+        A model that diverged scores NaN and ranks last.
+    cv_results_ : dict of ndarray
+        As ``GridSearchCV``'s: 'params', 'param_learning_rate', 'param_alpha',
+        'split{k}_test_score', 'mean_test_score', 'std_test_score',
+        'rank_test_score', and 'mean_n_iter' (epochs run, mean over folds).
+    coef_grid_ : ndarray of shape (n_folds, n_grid, n_outputs, n_features)
+        The weights each model of the search ended with (the average, when
+        ``average`` is on), trained on its fold's training rows.
+    intercept_grid_ : ndarray of shape (n_folds, n_grid, n_outputs)
+    n_iter_grid_ : ndarray of shape (n_folds, n_grid)
+        Epochs each model ran.
+    loss_curve_grid_ : list of list of list of float
+        ``loss_curve_grid_[k][g]``: the training objective per epoch of the
+        model of fold ``k`` and grid point ``g``, as ``loss_curve_`` is for
+        one ``fit``.
+    best_score_ : float
+        Mean held-out score of the chosen grid point.
+    best_params_ : dict
+        ``{'learning_rate': learning_rate_, 'alpha': alpha_}``.
+    best_index_ : int
+        Index of the chosen grid point in ``cv_results_``.
+    best_estimator_ : %(base)s
+        The model refitted on all the data (with ``refit=True``).
+    n_splits_ : int
+        Number of folds.
+    coef_, intercept_, n_iter_, t_, loss_curve_, learning_rate_curve_, best_epoch_
+        Those of ``best_estimator_`` (with ``refit=True``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string column names.
+"""
+
+_NOTES = """
+    Notes
+    -----
+    Every (learning rate, alpha, fold) model trains at the same time as rows
+    of one weight matrix: each batch's rows are read once for all of them
+    (one matrix product), each model steps with its own rate on its own
+    fold's training rows (held-out rows weigh 0 for it) and stops on its own
+    ``tol`` / ``n_iter_no_change`` rule, after which it costs nothing. With
+    ``batch_size='full'`` each model takes exactly the steps of
+    ``%(base)s(learning_rate=lr, alpha=a).fit(X[train], y[train])``. With
+    mini-batches all models see the same batches, drawn from the full data's
+    order and ``batch_size * n_samples / n_train`` rows long, so that each
+    model steps on about ``batch_size`` of its training rows, as many steps per
+    epoch as its own ``fit`` would take.
+
+    Not supported: ``early_stopping``, ``restore_best_weights`` and
+    ``warm_start`` (a ``ValueError``), and ``partial_fit``. ``engine`` applies
+    to the refit only: the search runs in NumPy.
+"""
+
+
+class GDClassifierCV(ClassifierMixin, _BaseGDCV):
+    """GDClassifier with its learning rate (and alpha) chosen by cross-validation in one pass.
+
+    Trains every (learning rate, alpha, fold) model together, as rows of one
+    weight matrix, then refits :class:`GDClassifier` on all the data at the
+    grid point with the best mean held-out score. It gives the choice of
+    ``GridSearchCV(GDClassifier(), {'learning_rate': ..., 'alpha': ...})``
+    at a fraction of the time: each batch is read once for the whole grid.
+
+    Parameters
+    ----------
+    loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
+schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
+shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
+        As in :class:`GDClassifier`, with the same defaults; they set every
+        model of the search and the refit. ``learning_rate`` and ``alpha`` are
+        the centres of ``learning_rates`` and ``alphas`` when those are ints.
+    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
+        Kept for ``clone`` and ``get_params``; ``early_stopping``,
+        ``restore_best_weights`` and ``warm_start`` must stay False.
+%(search)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+%(attributes)s
+    See Also
+    --------
+    GDClassifier : The estimator searched.
+    GDRegressorCV : The same search for regression.
+%(notes)s
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_gd import GDClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> search = make_pipeline(StandardScaler(), GDClassifierCV(random_state=0)).fit(X, y)
+    >>> search[-1].scores_.shape
+    (5, 7)
+    """
+
+    _estimator_class = GDClassifier
+    _parameter_constraints = {**GDClassifier._parameter_constraints, **_SEARCH_CONSTRAINTS}
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        penalty="l2",
+        alpha=1e-3,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate=0.01,
+        schedule="adaptive",
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=False,
+        scoring=None,
+        clip_norm=None,
+        average="auto",
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        epsilon=0.1,
+        engine="auto",
+        class_weight=None,
+        learning_rates=7,
+        alphas=None,
+        cv=5,
+        refit=True,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.restore_best_weights = restore_best_weights
+        self.scoring = scoring
+        self.clip_norm = clip_norm
+        self.average = average
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.engine = engine
+        self.class_weight = class_weight
+        self.learning_rates = learning_rates
+        self.alphas = alphas
+        self.cv = cv
+        self.refit = refit
+
+    def decision_function(self, X):
+        """Raw scores of the refitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._best().decision_function(X)
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities of the refitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._best().predict_proba(X)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of the refitted model's class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._best().predict_log_proba(X)
+
+
+class GDRegressorCV(RegressorMixin, _BaseGDCV):
+    """GDRegressor with its learning rate (and alpha) chosen by cross-validation in one pass.
+
+    Trains every (learning rate, alpha, fold) model together, as rows of one
+    weight matrix, then refits :class:`GDRegressor` on all the data at the
+    grid point with the best mean held-out score. It gives the choice of
+    ``GridSearchCV(GDRegressor(), {'learning_rate': ..., 'alpha': ...})``
+    at a fraction of the time: each batch is read once for the whole grid.
+
+    Parameters
+    ----------
+    loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
+schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
+shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
+        As in :class:`GDRegressor`, with the same defaults; they set every
+        model of the search and the refit. ``learning_rate`` and ``alpha`` are
+        the centres of ``learning_rates`` and ``alphas`` when those are ints.
+    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
+        Kept for ``clone`` and ``get_params``; ``early_stopping``,
+        ``restore_best_weights`` and ``warm_start`` must stay False.
+%(search)s
+    Attributes
+    ----------
+%(attributes)s
+    See Also
+    --------
+    GDRegressor : The estimator searched.
+    GDClassifierCV : The same search for classification.
+%(notes)s
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_gd import GDRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> search = make_pipeline(StandardScaler(), GDRegressorCV(random_state=0)).fit(X, y)
+    >>> search[-1].scores_.shape
+    (5, 7)
+    """
+
+    _estimator_class = GDRegressor
+    _parameter_constraints = {**GDRegressor._parameter_constraints, **_SEARCH_CONSTRAINTS}
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        optimizer="adam",
+        learning_rate=0.1,
+        schedule="adaptive",
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        restore_best_weights=False,
+        scoring=None,
+        clip_norm=None,
+        average="auto",
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        epsilon=0.1,
+        engine="auto",
+        quantile=0.5,
+        learning_rates=7,
+        alphas=None,
+        cv=5,
+        refit=True,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.restore_best_weights = restore_best_weights
+        self.scoring = scoring
+        self.clip_norm = clip_norm
+        self.average = average
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.engine = engine
+        self.quantile = quantile
+        self.learning_rates = learning_rates
+        self.alphas = alphas
+        self.cv = cv
+        self.refit = refit
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        if self.loss == "poisson":
+            tags.target_tags.positive_only = True
+        return tags
+
+
+_FORMAT = {"search": _SEARCH_DOC, "attributes": _ATTRIBUTES_DOC, "notes": _NOTES}
+GDClassifierCV.__doc__ = GDClassifierCV.__doc__ % {
+    **_FORMAT,
+    "search": _SEARCH_DOC % {"score": "accuracy"},
+    "attributes": _ATTRIBUTES_DOC % {"base": "GDClassifier"},
+    "notes": _NOTES % {"base": "GDClassifier"},
+}
+GDRegressorCV.__doc__ = GDRegressorCV.__doc__ % {
+    **_FORMAT,
+    "search": _SEARCH_DOC % {"score": "R^2"},
+    "attributes": _ATTRIBUTES_DOC % {"base": "GDRegressor"},
+    "notes": _NOTES % {"base": "GDRegressor"},
+}

@@ -1,0 +1,212 @@
+"""GDClassifierCV / GDRegressorCV: the one-pass search against separate fits and GridSearchCV."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_gd import DivergenceError, GDClassifier, GDClassifierCV, GDRegressor, GDRegressorCV
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _assert_grid_equals_fits(search, base, X, y, folds, sample_weight=None):
+    """Each (fold, grid point) model equals ``base`` fitted on that fold's training rows."""
+    for g, params in enumerate(search.cv_results_["params"]):
+        for k, (train, _) in enumerate(folds):
+            sw = None if sample_weight is None else sample_weight[train]
+            fit = clone(base).set_params(**params).fit(X[train], y[train], sample_weight=sw)
+            coef = np.reshape(fit.coef_, search.coef_grid_[k, g].shape)
+            np.testing.assert_allclose(search.coef_grid_[k, g], coef, rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(search.intercept_grid_[k, g], fit.intercept_,
+                                       rtol=1e-10, atol=1e-10)  # fmt: skip
+            np.testing.assert_allclose(search.loss_curve_grid_[k][g], fit.loss_curve_,
+                                       rtol=1e-10, atol=1e-12)  # fmt: skip
+            assert search.n_iter_grid_[k, g] == fit.n_iter_
+
+
+CLASSIFIER_CONFIGS = [
+    dict(),  # adam, adaptive schedule: stops on its own rule at different epochs
+    dict(optimizer="sgd", schedule="constant"),  # the step bound of non-scale-free rules
+    dict(optimizer="momentum", penalty="elasticnet", clip_norm=0.5),
+    dict(optimizer="adamw", loss="hinge", schedule="invscaling"),
+    dict(optimizer="amsgrad", penalty="l1", class_weight="balanced", average=True),
+]
+
+
+@pytest.mark.parametrize("config", CLASSIFIER_CONFIGS, ids=str)
+def test_full_batch_classifier_equals_separate_fits(cancer, config):
+    X, y = cancer[0][::2], cancer[1][::2]
+    base = GDClassifier(batch_size="full", max_iter=40, random_state=0, **config)
+    search = GDClassifierCV(learning_rates=[0.003, 0.03, 0.3], alphas=[1e-3, 1e-2], cv=3,
+                            refit=False, **base.get_params())  # fmt: skip
+    search.set_params(batch_size="full").fit(X, y)
+    folds = list(StratifiedKFold(3).split(X, y))
+    _assert_grid_equals_fits(search, base, X, y, folds)
+
+
+def test_full_batch_multinomial_with_weights_equals_separate_fits():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    sw = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    base = GDClassifier(batch_size="full", max_iter=30, random_state=0)
+    search = GDClassifierCV(learning_rates=[0.01, 0.1], cv=4, batch_size="full", max_iter=30,
+                            refit=False).fit(X, y, sample_weight=sw)  # fmt: skip
+    folds = list(StratifiedKFold(4).split(X, y))
+    _assert_grid_equals_fits(search, base, X, y, folds, sample_weight=sw)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [dict(), dict(optimizer="sgd", loss="huber"), dict(loss="poisson", optimizer="rmsprop")],
+    ids=str,
+)
+def test_full_batch_regressor_equals_separate_fits(diabetes, config):
+    X, y = diabetes
+    if config.get("loss") == "poisson":
+        y = y / 100.0
+    base = GDRegressor(batch_size="full", max_iter=40, random_state=0, **config)
+    search = GDRegressorCV(learning_rates=[0.01, 0.1, 1.0], cv=KFold(4, shuffle=True,
+                           random_state=0), refit=False, **base.get_params())  # fmt: skip
+    search.fit(X, y)
+    folds = list(KFold(4, shuffle=True, random_state=0).split(X, y))
+    _assert_grid_equals_fits(search, base, X, y, folds)
+
+
+def _agrees_with_grid_search(search, base, X, y, cv):
+    learning_rates = search.cv_results_["param_learning_rate"]
+    reference = GridSearchCV(base, {"learning_rate": list(learning_rates)}, cv=cv).fit(X, y)
+    ref = reference.cv_results_
+    # Each grid point's mean CV score is within the fold-to-fold noise of GridSearchCV's.
+    noise = np.maximum(ref["std_test_score"], search.cv_results_["std_test_score"])
+    gap = np.abs(search.cv_results_["mean_test_score"] - ref["mean_test_score"])
+    assert np.all(gap <= noise), (gap, noise)
+    # The choice is GridSearchCV's, or scores within 0.005 of it there.
+    chosen = list(learning_rates).index(search.learning_rate_)
+    assert ref["mean_test_score"][chosen] >= reference.best_score_ - 0.005
+    return reference
+
+
+def test_mini_batch_classifier_agrees_with_grid_search(cancer):
+    X, y = cancer
+    lrs = [1e-3, 1e-2, 1e-1, 1.0]
+    search = GDClassifierCV(learning_rates=lrs, cv=5, batch_size=32, random_state=0).fit(X, y)
+    base = GDClassifier(batch_size=32, random_state=0)
+    _agrees_with_grid_search(search, base, X, y, StratifiedKFold(5))
+    assert search.best_estimator_.learning_rate == search.learning_rate_
+    assert search.score(X, y) == search.best_estimator_.score(X, y)
+
+
+def test_mini_batch_regressor_agrees_with_grid_search(diabetes):
+    X, y = diabetes
+    lrs = [0.1, 1.0, 10.0]
+    search = GDRegressorCV(learning_rates=lrs, cv=5, batch_size=16, random_state=0).fit(X, y)
+    base = GDRegressor(batch_size=16, random_state=0)
+    _agrees_with_grid_search(search, base, X, y, KFold(5))
+
+
+def test_results_layout_and_alpha_grid(cancer):
+    X, y = cancer
+    search = GDClassifierCV(learning_rates=3, alphas=2, cv=3, random_state=0).fit(X, y)
+    np.testing.assert_allclose(search.cv_results_["param_learning_rate"],
+                               np.repeat(0.01 * 10.0 ** np.array([-2, 0, 2]), 2))  # fmt: skip
+    np.testing.assert_allclose(search.cv_results_["param_alpha"], np.tile([1e-5, 1e-1], 3))
+    assert search.scores_.shape == (3, 6)
+    for k in range(3):
+        np.testing.assert_array_equal(search.cv_results_[f"split{k}_test_score"],
+                                      search.scores_[k])  # fmt: skip
+    mean = search.scores_.mean(axis=0)
+    assert search.best_score_ == mean.max()
+    assert search.cv_results_["rank_test_score"][search.best_index_] == 1
+    assert (search.learning_rate_, search.alpha_) == tuple(
+        search.cv_results_["params"][search.best_index_].values()
+    )
+    np.testing.assert_array_equal(search.coef_, search.best_estimator_.coef_)
+    np.testing.assert_array_equal(search.classes_, [0, 1])
+
+
+def test_diverged_models_score_nan_and_rank_last(diabetes):
+    X, y = diabetes
+    search = GDRegressorCV(loss="poisson", optimizer="sgd", schedule="constant",
+                           learning_rates=[1e-3, 1e3], cv=3, random_state=0)  # fmt: skip
+    with pytest.warns(UserWarning):
+        search.fit(X, y / 100.0)
+    assert np.isnan(search.scores_[:, 1]).all()
+    assert search.cv_results_["rank_test_score"].tolist() == [1, 2]
+    assert search.learning_rate_ == 1e-3
+    with pytest.raises(DivergenceError, match="Every model"):
+        GDRegressorCV(loss="poisson", optimizer="sgd", learning_rates=[1e3], cv=3).fit(X, y)
+
+
+def test_pipeline_clone_pickle(cancer):
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), GDClassifierCV(learning_rates=3, cv=3, random_state=0))
+    pipe.fit(X, y)
+    again = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(again.predict_proba(X), pipe.predict_proba(X))
+    assert clone(pipe).get_params()["gdclassifiercv__learning_rates"] == 3
+    assert pipe.score(X, y) > 0.97
+
+
+@pytest.mark.parametrize("name", ["early_stopping", "restore_best_weights", "warm_start"])
+def test_unsupported_options_raise(cancer, name):
+    with pytest.raises(ValueError, match=f"does not support {name}=True"):
+        GDClassifierCV(**{name: True}).fit(*cancer)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(learning_rates=[0.1, -1.0]), "learning_rates must be"),
+        (dict(learning_rates=[]), "learning_rates must be"),
+        (dict(alphas=[np.nan]), "alphas must be"),
+        (dict(alpha=0.0, alphas=3), "alphas=3 asks for values"),
+        (dict(learning_rates=0), "learning_rates"),
+        (dict(scoring="no_such_scorer"), "no_such_scorer"),
+    ],
+)
+def test_bad_grid_raises(cancer, params, match):
+    with pytest.raises(ValueError, match=match):
+        GDClassifierCV(**params).fit(*cancer)
+
+
+def test_refit_false_has_no_predict(cancer):
+    search = GDClassifierCV(learning_rates=2, cv=3, refit=False).fit(*cancer)
+    assert not hasattr(search, "best_estimator_")
+    with pytest.raises(AttributeError, match="refit=False"):
+        search.predict(cancer[0])
+
+
+def test_scoring_name_and_loss(cancer):
+    X, y = cancer
+    auc = GDClassifierCV(learning_rates=3, cv=3, scoring="roc_auc", random_state=0).fit(X, y)
+    assert 0.95 < auc.best_score_ <= 1.0
+    loss = GDClassifierCV(learning_rates=3, cv=3, scoring="loss", random_state=0).fit(X, y)
+    assert np.all(loss.scores_ < 0)
+
+
+# The defaults pass too (7 learning rates, 4 decades), but the smallest rates of
+# their grid make the contract checks take minutes: a narrower grid runs the same code.
+@parametrize_with_checks([GDClassifierCV(learning_rates=[0.003, 0.03, 0.3]),
+                          GDRegressorCV(learning_rates=[0.03, 0.3, 3.0])])  # fmt: skip
+def test_sklearn_contract(estimator, check):
+    check(estimator)
