@@ -192,9 +192,9 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, bound, fold_rows=None):
     t = grid.t[idx][:, None, None]
     lr3 = lr[idx][:, None, None]
     opt = trainer.optimizer
-    opt.step(sub.theta, grad[idx], sub.opt_state, lr3, t)
-    if opt.decoupled_decay:
+    if opt.decoupled_decay:  # decoupled decay before the step, as in the base fit
         sub.theta[:, :, :-1] *= 1.0 - lr3 * opt.decoupled_decay
+    opt.step(sub.theta, grad[idx], sub.opt_state, lr3, t)
     if grid.any_l1:
         step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
         coef_l = sub.theta[:, :, :-1]
@@ -430,7 +430,8 @@ class _BaseGDCV(BaseEstimator):
             models=np.arange(M),
         )
         contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
-        monitors = [self._monitor(trainers[g], grid[g][0]) for g, _ in models]
+        steps_per_epoch = -(-int(n_train.min()) // b)
+        monitors = [self._monitor(trainers[g], grid[g][0], steps_per_epoch) for g, _ in models]
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)
         curves = [[] for _ in range(M)]
@@ -509,7 +510,7 @@ class _BaseGDCV(BaseEstimator):
                 break
         return final, n_iter, curves, diverged
 
-    def _monitor(self, trainer, learning_rate):
+    def _monitor(self, trainer, learning_rate, steps_per_epoch):
         """One model's stopping rule, built as the base estimator's ``fit`` builds it
         (keep the two in step: the full-batch equality tests check it)."""
         return Monitor(
@@ -518,6 +519,8 @@ class _BaseGDCV(BaseEstimator):
             plateau_of(trainer.schedule),
             learning_rate,
             keep_best=False,
+            objective=True,
+            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
         )
 
     @staticmethod
