@@ -220,7 +220,12 @@ class Trainer:
         n = X.shape[0]
         # One-row batches are bounded by their own norm alone (m_B < lambda + m_B).
         one_row = self.batch_size_for(n) == 1 and n > 1
-        lam = np.inf if one_row else _largest_eigenvalue(X, sw, self.fit_intercept)
+        if one_row:
+            lam = np.inf
+        elif n == 1:  # a one-row call (partial_fit): the Gram matrix's one eigenvalue, exactly
+            lam = float(sq[0])
+        else:
+            lam = _largest_eigenvalue(X, sw, self.fit_intercept)
         return sq, lam, self.loss.curvature, reference
 
     def batch_size_for(self, n_samples):
