@@ -549,6 +549,7 @@ _KNOWN_PACKAGES = {"numpy", "scipy", "numba", "math", "cmath", "operator", "buil
 _HAND_OVERLOADED = {losses.row_max, losses.where}
 
 
+@cache
 def compilable(loss, optimizer, l1=False):
     """None when the compiled loop runs this ``Loss`` and ``Optimizer`` class exactly
     as the NumPy loop would (``l1``: with an L1 prox), else the reason why not."""
@@ -779,14 +780,14 @@ def _resolve_cache_dir(env, xdg, home):
     return fallback
 
 
+_CACHE_VARIABLES = ("SKLEARN_GD_CACHE", "XDG_CACHE_HOME", "HOME")
+
+
 def _cache_dir():
     """Where compiled kernels are kept: ``SKLEARN_GD_CACHE``, else the user cache folder
     (``platformdirs``, else ``XDG_CACHE_HOME`` or ``~/.cache``), else a private
     temporary folder (with a warning); None when nothing can be written."""
-    env = os.environ
-    return _resolve_cache_dir(
-        env.get("SKLEARN_GD_CACHE"), env.get("XDG_CACHE_HOME"), env.get("HOME")
-    )
+    return _resolve_cache_dir(*(os.environ.get(name) for name in _CACHE_VARIABLES))
 
 
 # --- loading and running ---------------------------------------------------------------
@@ -795,6 +796,7 @@ def _cache_dir():
 # _IN_MEMORY where the folder's cache failed it.
 _loops = {}
 _IN_MEMORY = object()
+_ready = {}  # (loss, optimizer, sparse, *the cache variables) -> the loop that ran last
 _failures = {}  # (loss, optimizer, sparse) -> why it cannot compile
 
 
@@ -873,6 +875,18 @@ def run_compiled(loss, optimizer, sparse, args):
     compilation in memory. Raises ``CompileError`` when numba cannot compile the
     functions (the loop has then not started: nothing has changed).
     """
+    env = os.environ
+    # The loop last used for these classes and this environment: one lookup per call,
+    # which matters to a stream of one-row partial_fit calls.
+    ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
+    loop = _ready.get(ready)
+    if loop is not None:
+        try:
+            return loop(*args)
+        except Exception as exc:
+            if _origin(exc) == "run":
+                raise
+            del _ready[ready]  # a new argument type failed to compile or load: the long way
     key = (loss, optimizer, sparse)
     if key in _failures:
         raise CompileError(_failures[key])
@@ -891,7 +905,9 @@ def run_compiled(loss, optimizer, sparse, args):
                     loop = _loops[(*key, attempt)] = _load(loss, optimizer, sparse, attempt)
                 except OSError as exc:  # the folder stopped being writable
                     raise _CacheError(str(exc)) from exc
-            return loop(*args)
+            result = loop(*args)
+            _ready[ready] = loop
+            return result
         except Exception as exc:
             origin = "cache" if isinstance(exc, _CacheError) else _origin(exc)
             if origin == "run":

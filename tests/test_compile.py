@@ -247,6 +247,7 @@ def test_a_damaged_cache_warns_names_the_folder_and_still_fits(tmp_path, monkeyp
     for path in [module, *cached]:
         path.write_bytes(b"\x80\x05garbage")
     monkeypatch.setattr(_kernel, "_loops", {})  # a new process
+    monkeypatch.setattr(_kernel, "_ready", {})
     with pytest.warns(UserWarning) as record:
         model = GDRegressor(**params).fit(X, y)
     messages = " ".join(str(w.message) for w in record)
