@@ -409,4 +409,6 @@ class Trainer:
             if self.engine == "numba":
                 raise
             warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
-            self._numpy_loop(state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws)
+            return self._numpy_loop(
+                state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws
+            )

@@ -499,7 +499,7 @@ def prepare_numba():
         from numba.extending import intrinsic, overload
     except ImportError as exc:
         raise ImportError(
-            "engine='numba' needs numba, an optional extra: pip install 'sklearn-gd[fast]'"
+            "the compiled loop needs numba, which could not be imported: pip install numba"
         ) from exc
 
     @overload(losses.row_max)
@@ -864,6 +864,12 @@ def _forget(folder, stem):
             path.unlink()
         except OSError:
             pass
+
+
+def compiled_loop(loss, optimizer, sparse):
+    """``loop(*args)`` for one ``Loss`` and ``Optimizer`` class and input format: a call
+    of ``run_compiled``."""
+    return lambda *args: run_compiled(loss, optimizer, sparse, args)
 
 
 def run_compiled(loss, optimizer, sparse, args):
