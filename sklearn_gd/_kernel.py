@@ -899,7 +899,10 @@ def run_compiled(loss, optimizer, sparse, args):
     reason = compilable(loss, optimizer)
     if reason is not None:
         raise CompileError(reason)
-    prepare_numba()
+    try:
+        prepare_numba()
+    except ImportError as exc:  # found by numba_available, yet broken
+        raise CompileError(str(exc)) from exc
     folder = _cache_dir()
     for attempt in (folder, None) if folder is not None else (None,):
         loop = _loops.get((*key, attempt))

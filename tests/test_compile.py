@@ -231,6 +231,17 @@ def test_no_home_directory_warns_and_still_fits(monkeypatch):
     _fit_with_warning("no user cache folder")
 
 
+def test_the_cache_variable_is_read_before_the_home_directory(tmp_path, monkeypatch):
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(pathlib.Path, "home", no_home)
+    monkeypatch.setenv("SKLEARN_GD_CACHE", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _kernel._cache_dir() == tmp_path / "kernels"
+
+
 def test_a_damaged_cache_warns_names_the_folder_and_still_fits(tmp_path, monkeypatch):
     monkeypatch.setenv("SKLEARN_GD_CACHE", str(tmp_path))
     X, y = _data(300)
