@@ -27,8 +27,15 @@ the others pin one thread. Sections:
    and ``LogisticRegression(lbfgs)``.
 3. sparse: a CSR matrix of density 1e-3, per-sample and batch-256 epochs.
 4. stream: the cost of one ``partial_fit`` call on 100-row chunks, in the
-   steady state of a stream (the second half of its calls).
-5. memory: peak memory that ``fit`` allocates beyond the input ``X``
+   steady state of a stream (the second half of its calls); ``stream, one row``:
+   one-row chunks for every optimizer against ``SGDClassifier.partial_fit``, and
+   the longest call (where the stream moves to the compiled loop).
+5. small: per-sample SGD on 650 x 20 for 1,000 epochs (what grid searches and
+   ``check_estimator`` run), with the compiled kernel in the cache (warm), in a
+   new process with an empty cache (cold: numba's import and the compilation
+   included), and in NumPy (``engine='numpy'``, what ``'auto'`` ran when it
+   decided per epoch; once).
+6. memory: peak memory that ``fit`` allocates beyond the input ``X``
    (tracemalloc), as a fraction of ``X.nbytes``.
 
 ``SGDClassifier`` runs with ``loss='log_loss'`` throughout, the loss of
@@ -42,7 +49,11 @@ the tables of the latest run to ``benchmarks/RESULTS.md`` (``TARGETS.md`` for
 import argparse
 import datetime
 import json
+import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -62,6 +73,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import sklearn_gd
 from sklearn_gd import GDClassifier
 from sklearn_gd._kernel import numba_available
+from sklearn_gd.optimizers import OPTIMIZERS
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 HERE = Path(__file__).parent
@@ -284,6 +296,71 @@ def stream_section(calls):
                  vs_sklearn=np.median(blocks[0] / blocks[1]))]  # fmt: skip
 
 
+def stream_one_row_section(calls):
+    """Per-call cost of ``partial_fit`` on one-row chunks, for every optimizer."""
+    X, y = data(calls, 20)
+    rows = []
+    for optimizer in OPTIMIZERS:
+        models = [GDClassifier(optimizer=optimizer, batch_size=1), SGDClassifier(loss="log_loss")]
+        spent = np.zeros((2, calls))
+        for i in range(calls):
+            for k, model in enumerate(models):
+                tic = time.perf_counter()
+                model.partial_fit(X[i : i + 1], y[i : i + 1], classes=[0, 1])
+                spent[k, i] = time.perf_counter() - tic
+        half = spent[:, calls // 2 :]  # the steady state (compiled from step 2000 on)
+        blocks = half[:, : half.shape[1] // 100 * 100].reshape(2, -1, 100).sum(axis=2)
+        rows.append(dict(optimizer=optimizer, seconds_per_call=np.median(half[0]),
+                         sklearn_seconds_per_call=np.median(half[1]),
+                         vs_sklearn=np.median(blocks[0] / blocks[1]),
+                         longest_call=spent[0, 1:].max()))  # fmt: skip
+    return rows
+
+
+SMALL = dict(optimizer="sgd", batch_size=1, max_iter=1000, tol=None, random_state=0)
+COLD = f"""
+import time
+from sklearn.linear_model import SGDClassifier
+from sklearn_gd import GDClassifier
+from benchmarks.bench import data
+X, y = data(650, 20)
+tic = time.perf_counter()
+GDClassifier(**{SMALL!r}).fit(X, y)
+ours = time.perf_counter() - tic
+tic = time.perf_counter()
+SGDClassifier(loss="log_loss", max_iter=1000, tol=None, random_state=0).fit(X, y)
+print(ours, time.perf_counter() - tic)
+"""
+
+
+def small_section(repeat, numpy_too):
+    """Per-sample SGD on 650 x 20 for 1,000 epochs: warm cache, cold cache, NumPy."""
+    X, y = data(650, 20)
+
+    def ours(engine="auto"):
+        return GDClassifier(engine=engine, **SMALL).fit(X, y)
+
+    def sk():
+        return SGDClassifier(loss="log_loss", max_iter=1000, tol=None, random_state=0).fit(X, y)
+
+    ours()  # loads the kernel (compiling it into the cache if it is not there)
+    warm, theirs = round_robin([ours, sk], repeat)
+    rows = [dict(case="warm cache", seconds=np.median(warm), sklearn_sgd=np.median(theirs),
+                 vs_sklearn=np.median(warm / theirs))]  # fmt: skip
+    with tempfile.TemporaryDirectory() as empty:
+        env = dict(os.environ, SKLEARN_GD_CACHE=empty, PYTHONPATH=str(HERE.parent))
+        out = subprocess.run([sys.executable, "-c", COLD], env=env, cwd=HERE.parent,
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    cold, cold_sk = map(float, out.split())
+    rows.append(dict(case="cold cache, new process", seconds=cold, sklearn_sgd=cold_sk,
+                     vs_sklearn=cold / cold_sk))  # fmt: skip
+    if numpy_too:
+        (slow,), (theirs,) = round_robin([lambda: ours("numpy"), sk], 1)
+        rows.append(dict(case="engine='numpy'", seconds=slow, sklearn_sgd=theirs,
+                         vs_sklearn=slow / theirs))  # fmt: skip
+    return rows
+
+
 def memory_section(n, d):
     X, y = data(n, d)
     tracemalloc.start()
@@ -356,6 +433,13 @@ def main():
         if not args.targets:
             report["sparse"] = sparse_section(100_000, 10_000, repeat)  # ~3 s, even in --quick
         report["stream"] = with_verdict(stream_section(1_500 if q else 5_000), "vs_sklearn", 1.0)
+        report["stream, one row"] = with_verdict(
+            stream_one_row_section(3_000 if q else 5_000), "vs_sklearn", 0.7
+        )
+        report["small"] = with_verdict(
+            small_section(repeat, numpy_too=not q), "vs_sklearn", 1.0,
+            lambda r: r["case"] == "warm cache",
+        )  # fmt: skip
         report["memory"] = with_verdict(
             memory_section(*((100_000, 100) if q else (1_000_000, 100))), "total_over_x", 1.25
         )
@@ -371,6 +455,16 @@ def main():
             "pass",
         ],  # fmt: skip
         "memory": ["n", "d", "x_mb", "peak_extra_mb", "total_over_x", "target", "pass"],
+        "stream, one row": [
+            "optimizer",
+            "seconds_per_call",
+            "sklearn_seconds_per_call",
+            "vs_sklearn",
+            "longest_call",
+            "target",
+            "pass",
+        ],
+        "small": ["case", "seconds", "sklearn_sgd", "vs_sklearn", "target", "pass"],
     }
     epoch_columns = ["n", "d", "dtype", "optimizer", "batch", "seconds", "vs_sklearn",
                      "vs_floor", "epoch_vs_sklearn", "epoch_vs_floor", "target",

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
-from ._kernel import compiled_loop, numba_available
+from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
 from .optimizers import clip_by_global_norm
 
 # With engine='auto', epochs (or streams) of at least this many steps run compiled.
@@ -220,7 +220,12 @@ class Trainer:
         n = X.shape[0]
         # One-row batches are bounded by their own norm alone (m_B < lambda + m_B).
         one_row = self.batch_size_for(n) == 1 and n > 1
-        lam = np.inf if one_row else _largest_eigenvalue(X, sw, self.fit_intercept)
+        if one_row:
+            lam = np.inf
+        elif n == 1:  # a one-row call (partial_fit): the Gram matrix's one eigenvalue, exactly
+            lam = float(sq[0])
+        else:
+            lam = _largest_eigenvalue(X, sw, self.fit_intercept)
         return sq, lam, self.loss.curvature, reference
 
     def batch_size_for(self, n_samples):
@@ -310,19 +315,29 @@ class Trainer:
     def _compiled(self, n_samples, batch_size, steps_taken):
         """Whether this epoch runs in the compiled loop.
 
-        'auto' compiles only where it pays: numba must be installed, and the
-        epoch must take many steps, or (``streaming``) the stream must have
-        taken many already, since each small step costs the interpreter far
-        more than the arithmetic. Small fits never wait for a compilation.
+        'auto' compiles where it pays: numba must be installed, and the whole run
+        must take many steps (``max_iter`` epochs of ``fit``, or the stream's steps
+        so far and this call's), since each small step costs the interpreter far
+        more than the arithmetic, while a compilation is paid once per machine (the
+        disk cache). A loss or optimizer the loop cannot run (an overridden
+        ``step()``) stays in NumPy, with a warning; with 'numba' it is an error.
         """
         if self.engine == "numpy" or self.verbose >= 2:  # per-batch lines come from Python
             return False
+        reason = compilable(type(self.loss), type(self.optimizer), l1=bool(self.penalty.l1))
         if self.engine == "numba":
+            if reason is not None:
+                raise CompileError(f"engine='numba' cannot train this model: {reason}. "
+                                   "Use engine='numpy' or 'auto'.")  # fmt: skip
             return True
-        long_run = n_samples // batch_size >= AUTO_COMPILE_STEPS or (
-            self.streaming and steps_taken >= AUTO_COMPILE_STEPS
-        )
-        return long_run and numba_available()
+        epoch = -(-n_samples // batch_size)
+        steps = steps_taken + epoch if self.streaming else epoch * self.context.max_iter
+        if steps < AUTO_COMPILE_STEPS or not numba_available():
+            return False
+        if reason is not None:
+            warn_once(reason, f"engine='auto' trains in NumPy: {reason}.")
+            return False
+        return True
 
     def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
         theta, opt, penalty = state.theta, self.optimizer, self.penalty
@@ -374,17 +389,26 @@ class Trainer:
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
         is_sparse = sparse.issparse(X)
-        loop = compiled_loop(type(self.loss), type(self.optimizer), is_sparse)
         data = (X.data, X.indices, X.indptr) if is_sparse else X
-        if order is None:
-            order = np.arange(X.shape[0])
+        rows = np.arange(X.shape[0]) if order is None else order
         # No bound: curvature 0 switches it off in the loop (sq is then unused).
         sq, lam, curvature, reference = bound if bound is not None else (sw, 0.0, 0.0, 1.0)
         avg = state.avg if state.avg is not None else state.theta
-        state.t, state.n_avg = loop(
-            data, X.shape[1], Y, sw, order, starts, b, state.theta, state.opt_state, lrs,
+        args = (
+            data, X.shape[1], Y, sw, rows, starts, b, state.theta, state.opt_state, lrs,
             self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
             float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
             float(self.optimizer.decoupled_decay), sq, float(lam), float(curvature),
             float(reference), mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
         )  # fmt: skip
+        try:
+            state.t, state.n_avg = run_compiled(
+                type(self.loss), type(self.optimizer), is_sparse, args
+            )
+        except CompileError as exc:  # raised before the loop starts: nothing has changed
+            if self.engine == "numba":
+                raise
+            warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
+            return self._numpy_loop(
+                state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws
+            )

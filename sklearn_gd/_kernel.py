@@ -14,17 +14,30 @@ needed to step: as on the NumPy path, each row's raw prediction is stored in
 ``raws`` and ``run_epoch`` evaluates the epoch's loss from them afterwards,
 vectorised (a ``log1p`` per row in the loop was a fifth of a row's time).
 
-numba is an optional extra (``pip install 'sklearn-gd[fast]'``), imported only
-when the compiled path is used. Compiling one combination of loss, rule and
-input format takes seconds, so each is written once as a small module in a
-cache directory (``SKLEARN_GD_CACHE``, default ``~/.cache/sklearn_gd``) whose
-functions numba caches on disk: later processes load it in milliseconds.
+numba is imported only when the compiled path is used. Compiling one combination
+of loss, rule and input format takes seconds, so each is written once as a small
+module whose functions numba caches on disk: later processes load it in
+milliseconds. The module imports each function from where it is defined (a
+user's optimizer included), helpers they call are registered with numba here,
+and its name hashes the source of all it compiles, so edited math never runs
+stale. The folder is ``SKLEARN_GD_CACHE``, else the user cache folder; a cache
+that cannot be used costs a warning and a compilation in memory, never a fit.
 """
 
+import atexit
+import dis
+import hashlib
+import importlib.metadata
 import importlib.util
+import inspect
 import os
+import re
+import shutil
 import sys
 import tempfile
+import traceback
+import types
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -428,31 +441,47 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
     return t, n_avg
 """
 
+# The generated module: its bindings block (each bound function imported from
+# where it is defined) and the fragments above. ``CACHE`` is False when the module
+# is compiled in memory (no usable cache folder): its functions then skip numba's
+# disk cache whatever their decorators say.
 _HEADER = """# Written by sklearn_gd._kernel for one combination; safe to delete.
-from functools import partial
+from numba import njit as _njit
 
 import numpy as np
-from numba import njit
 
 from sklearn_gd._kernel import prepare_numba
-from sklearn_gd.losses import {gradient} as _gradient
-from sklearn_gd.optimizers import {rule} as _rule, {effective} as _effective
-from sklearn_gd._engine import bound_factor as _bound_factor
-from sklearn_gd.penalties import soft_threshold as _prox
 
-# NumPy's rules for float division (inf or nan, never an exception), as on the
-# NumPy path; Python's rules would also cost a branch per division.
-njit = partial(njit, error_model="numpy")
+# --- bindings (generated) ---
+{bindings}
+# --- end of bindings ---
+
+CACHE = {cache}
+
+
+def njit(**options):
+    # NumPy's rules for float division (inf or nan, never an exception), as on the
+    # NumPy path; Python's rules would also cost a branch per division.
+    options.update(error_model="numpy", cache=CACHE and options.get("cache", False))
+    return _njit(**options)
+
+
 prefetch = prepare_numba()
 AHEAD = 8
 ROW_STEP = {row_step}
 LAZY = {lazy}
-gradient_fn = njit(cache=True, inline="always")(_gradient)
-rule_fn = njit(cache=True, inline="always")(_rule)
-effective_fn = njit(cache=True, inline="always")(_effective)
-prox_fn = njit(cache=True, inline="always")(_prox)
-bound_factor_fn = njit(cache=True, inline="always")(_bound_factor)
+# Not cached on their own: they are inlined into the loop, whose cache holds them,
+# and a user's function may live where numba cannot write a cache.
+gradient_fn = _njit(inline="always", error_model="numpy")(_gradient)
+rule_fn = _njit(inline="always", error_model="numpy")(_rule)
+effective_fn = _njit(inline="always", error_model="numpy")(_effective)
+prox_fn = _njit(inline="always", error_model="numpy")(_prox)
+bound_factor_fn = _njit(inline="always", error_model="numpy")(_bound_factor)
 """
+
+
+class CompileError(RuntimeError):
+    """The compiled loop cannot run this loss and optimizer (the message says why)."""
 
 
 def numba_available():
@@ -462,16 +491,16 @@ def numba_available():
 
 @cache
 def prepare_numba():
-    """Import numba, teach it the few helpers the loss and rule functions call, and
-    return ``prefetch(array, index)``, a cache hint for the address of one item."""
+    """Import numba, teach it the NumPy idioms the loss functions use, and return
+    ``prefetch(array, index)``, a cache hint for the address of one item."""
     try:
         from llvmlite import ir
         from numba import types
         from numba.core import cgutils
-        from numba.extending import intrinsic, overload, register_jitable
+        from numba.extending import intrinsic, overload
     except ImportError as exc:
         raise ImportError(
-            "engine='numba' needs numba, an optional extra: pip install 'sklearn-gd[fast]'"
+            "the compiled loop needs numba, which could not be imported: pip install numba"
         ) from exc
 
     @overload(losses.row_max)
@@ -489,8 +518,6 @@ def prepare_numba():
         if isinstance(condition, types.Array):
             return lambda condition, x, y: np.where(condition, x, y)
         return lambda condition, x, y: x if condition else y
-
-    register_jitable(optimizers._moments)
 
     @intrinsic
     def prefetch(typingctx, array, index):
@@ -515,28 +542,140 @@ def prepare_numba():
     return prefetch
 
 
-def _cache_dir():
-    """``SKLEARN_GD_CACHE`` (default ``~/.cache/sklearn_gd``), or the temp dir if unwritable."""
-    default = Path.home() / ".cache" / "sklearn_gd"
-    folder = Path(os.environ.get("SKLEARN_GD_CACHE", default)) / "kernels"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only home: compile into the temp dir instead
-        folder = Path(tempfile.gettempdir()) / "sklearn_gd_kernels"
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder
+# --- what a kernel is made of ---------------------------------------------------------
+
+# Functions numba already knows (its own overloads of NumPy and math), or that
+# ``prepare_numba`` overloads by hand: never registered as helpers.
+_KNOWN_PACKAGES = {"numpy", "scipy", "numba", "math", "cmath", "operator", "builtins"}
+_HAND_OVERLOADED = {losses.row_max, losses.where}
 
 
 @cache
-def compiled_loop(loss, optimizer, sparse):
-    """The compiled batch loop for one ``Loss`` and one ``Optimizer`` class, and one
-    input format (CSR when ``sparse``)."""
-    prepare_numba()
-    names = dict(
-        gradient=loss.gradient_function.__name__,
-        rule=optimizer.rule.__name__,
-        effective=optimizer.effective.__name__,
+def compilable(loss, optimizer, l1=False):
+    """None when the compiled loop runs this ``Loss`` and ``Optimizer`` class exactly
+    as the NumPy loop would (``l1``: with an L1 prox), else the reason why not."""
+    name = f"optimizer {optimizer.__module__}.{optimizer.__qualname__}"
+    if optimizer.rule is None:
+        return f"{name} has no rule function (only the NumPy loop runs its step())"
+    for method in ("step", "effective_step", "init"):
+        if getattr(optimizer, method) is not getattr(optimizers.Optimizer, method):
+            return f"{name} overrides {method}(), which the compiled loop cannot run"
+    if l1 and optimizer.effective is None:
+        return f"{name} has no effective function, which the L1 prox needs"
+    name = f"loss {loss.__module__}.{loss.__qualname__}"
+    if loss.gradient_function is None:
+        return f"{name} has no gradient_function"
+    if loss.gradient is not losses.Loss.gradient:
+        return f"{name} overrides gradient(), which the compiled loop cannot run"
+    return None
+
+
+def _code_objects(code):
+    """``code`` and the code objects nested in it (comprehensions, lambdas)."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _referenced(fn):
+    """The global and closure values ``fn`` reads, by name (numba freezes them)."""
+    loads = ("LOAD_GLOBAL", "LOAD_NAME")
+    names = {ins.argval for code in _code_objects(fn.__code__)
+             for ins in dis.get_instructions(code) if ins.opname in loads}  # fmt: skip
+    values = {name: fn.__globals__[name] for name in names if name in fn.__globals__}
+    cells = zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True)
+    values.update((name, cell.cell_contents) for name, cell in cells)
+    return dict(sorted(values.items()))
+
+
+def _is_helper(value):
+    """A plain Python function numba must be taught to compile."""
+    return (
+        isinstance(value, types.FunctionType)
+        and value not in _HAND_OVERLOADED
+        and (value.__module__ or "").partition(".")[0] not in _KNOWN_PACKAGES
     )
+
+
+def _helpers(functions):
+    """The helpers ``functions`` call, directly or through one another."""
+    found, todo = [], list(functions)
+    while todo:
+        for value in _referenced(todo.pop()).values():
+            if _is_helper(value) and value not in found and value not in functions:
+                found.append(value)
+                todo.append(value)
+    return found
+
+
+def _digest(functions):
+    """A hash of what numba compiles of ``functions``: their code, their source (when
+    it can be read) and the plain values they read from their globals."""
+    h = hashlib.sha256()
+    for fn in functions:
+        h.update(f"{fn.__module__}.{fn.__qualname__}\0".encode())
+        for code in _code_objects(fn.__code__):
+            h.update(code.co_code)
+            h.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+            consts = [c for c in code.co_consts if not isinstance(c, types.CodeType)]
+            h.update(repr(consts).encode())
+        try:
+            h.update(inspect.getsource(fn).encode())
+        except (OSError, TypeError):  # defined in a string or a REPL: the code says it all
+            pass
+        for name, value in _referenced(fn).items():
+            if isinstance(value, (bool, int, float, complex, str, bytes, tuple)):
+                h.update(f"{name}={value!r}\0".encode())
+    return h.hexdigest()
+
+
+def _bound_functions(loss, optimizer):
+    """The functions the loop compiles, by the name the generated module gives them."""
+    from ._engine import bound_factor  # _engine imports this module
+    from .penalties import soft_threshold
+
+    return {
+        "_gradient": loss.gradient_function,
+        "_rule": optimizer.rule,
+        "_effective": optimizer.effective or optimizers.sgd_effective,  # unused without L1
+        "_prox": soft_threshold,
+        "_bound_factor": bound_factor,
+    }
+
+
+def _importable(fn):
+    """Whether ``from fn.__module__ import ...`` finds ``fn`` itself."""
+    if "<" in fn.__qualname__ or fn.__module__ not in sys.modules:
+        return False
+    value = sys.modules[fn.__module__]
+    for part in fn.__qualname__.split("."):
+        value = getattr(value, part, None)
+    return value is fn
+
+
+def _bindings(bound):
+    """The bindings block: each function imported from where it is defined, or, if it
+    cannot be imported (defined inside a function), taken from ``BINDINGS``."""
+    lines = []
+    for name, fn in bound.items():
+        if _importable(fn):
+            head, _, rest = fn.__qualname__.partition(".")
+            lines.append(f"from {fn.__module__} import {head} as {name}")
+            if rest:
+                lines.append(f"{name} = {name}.{rest}")
+        else:
+            lines.append(f"{name} = BINDINGS[{name!r}]  # {fn.__module__}.{fn.__qualname__}")
+    return "\n".join(lines)
+
+
+def kernel_source(loss, optimizer, sparse, cache=True):
+    """The generated module's source and its stem (a name that hashes what it
+    compiles: the source of every bound function and helper, the fragments and the
+    versions of sklearn-gd and numba)."""
+    from . import __version__
+
+    bound = _bound_functions(loss, optimizer)
     fmt = "csr" if sparse else "dense"
     n_slots = len(optimizer.slots)
     read = "(" + "".join(f"slots[{i}][k, f], " for i in range(n_slots)) + ")"
@@ -544,24 +683,263 @@ def compiled_loop(loss, optimizer, sparse):
     update = _UPDATE.format(read=read, write=write or "pass")
     row_step = not loss.rowwise
     lazy = row_step and optimizer.linear and sparse
+    header = _HEADER.format(bindings=_bindings(bound), cache=cache, row_step=row_step, lazy=lazy)
     source = "".join(
-        [_HEADER.format(row_step=row_step, lazy=lazy, **names), _ROW_OPS[fmt], _FETCH,
-         _ADD_ROWS, _BATCH[loss.rowwise], update, _BATCH_STEP, _ROW_STEP[row_step],
-         _LAZY[lazy], _LOOP]
+        [header, _ROW_OPS[fmt], _FETCH, _ADD_ROWS, _BATCH[loss.rowwise], update, _BATCH_STEP,
+         _ROW_STEP[row_step], _LAZY[lazy], _LOOP]
     )  # fmt: skip
-    from . import __version__
+    functions = [*bound.values()]
+    functions += _helpers(functions)
+    h = hashlib.sha256(source.encode())
+    h.update(_digest(functions).encode())
+    h.update(f"{__version__} {importlib.metadata.version('numba')}".encode())
+    names = "_".join(re.sub(r"\W", "_", fn.__name__) for fn in (bound["_rule"], bound["_gradient"]))
+    return source, f"loop_{names}_{fmt}_{h.hexdigest()[:20]}"
 
-    stem = "_".join([*names.values(), fmt, __version__.replace(".", "_")])
-    path = _cache_dir() / f"loop_{stem}.py"
-    # Rewrite only when the source changed: numba's cache is keyed to the file.
-    if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source)
-        os.replace(tmp, path)
-    name = f"sklearn_gd_kernel_{stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+
+def kernel_key(loss, optimizer, sparse):
+    """The name the compiled loop is cached under (changes with any source it compiles)."""
+    return kernel_source(loss, optimizer, sparse)[1]
+
+
+# --- the cache folder ------------------------------------------------------------------
+
+
+def _warn(message):
+    warnings.warn(message, UserWarning, stacklevel=2)
+
+
+_warned = set()
+
+
+def warn_once(key, message):
+    """Warn about ``key`` once per process (a stream of calls would repeat it)."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _user_cache_root():
+    """The platform's per-user cache folder, or None when there is no home to find it."""
+    try:
+        import platformdirs
+    except ImportError:
+        pass
+    else:
+        try:
+            return Path(platformdirs.user_cache_dir("sklearn_gd", appauthor=False))
+        except (RuntimeError, KeyError, OSError):
+            return None
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except (RuntimeError, KeyError, OSError):  # no HOME and no entry in the password database
+        return None
+    return Path(base) / "sklearn_gd"
+
+
+def _writable(folder):
+    """Create ``folder`` if needed and check that a file can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+@cache
+def _private_dir():
+    """A folder of this process's own (``mkdtemp``: mode 0700), removed at exit."""
+    try:
+        folder = tempfile.mkdtemp(prefix="sklearn_gd_kernels_")
+    except OSError:
+        return None
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return Path(folder)
+
+
+@cache
+def _resolve_cache_dir(env, xdg, home):
+    """The kernel folder for these values of ``SKLEARN_GD_CACHE``, ``XDG_CACHE_HOME`` and
+    ``HOME`` (arguments only to key the memo); None to compile in memory."""
+    root = Path(env) if env else _user_cache_root()
+    if root is not None and _writable(root / "kernels"):
+        return root / "kernels"
+    fallback = _private_dir()
+    where = (
+        f"the kernel cache folder {root / 'kernels'} cannot be written"
+        if root is not None
+        else "no user cache folder could be found (no home directory)"
+    )
+    _warn(
+        f"sklearn-gd: {where}; compiled kernels go to "
+        + (f"the private temporary folder {fallback}" if fallback else "memory only")
+        + " for this process and will be compiled again by the next one. Set "
+        "SKLEARN_GD_CACHE to a writable folder to keep them."
+    )
+    return fallback
+
+
+_CACHE_VARIABLES = ("SKLEARN_GD_CACHE", "XDG_CACHE_HOME", "HOME")
+
+
+def _cache_dir():
+    """Where compiled kernels are kept: ``SKLEARN_GD_CACHE``, else the user cache folder
+    (``platformdirs``, else ``XDG_CACHE_HOME`` or ``~/.cache``), else a private
+    temporary folder (with a warning); None when nothing can be written."""
+    return _resolve_cache_dir(*(os.environ.get(name) for name in _CACHE_VARIABLES))
+
+
+# --- loading and running ---------------------------------------------------------------
+
+# (loss, optimizer, sparse, folder) -> the loop (folder None: compiled in memory), or
+# _IN_MEMORY where the folder's cache failed it.
+_loops = {}
+_IN_MEMORY = object()
+_ready = {}  # (loss, optimizer, sparse, *the cache variables) -> the loop that ran last
+_failures = {}  # (loss, optimizer, sparse) -> why it cannot compile
+
+
+def _load(loss, optimizer, sparse, folder):
+    """Write (if needed) and import the generated module; return its ``loop``."""
+    bound = _bound_functions(loss, optimizer)
+    for helper in _helpers(list(bound.values())):
+        _register(helper)
+    source, stem = kernel_source(loss, optimizer, sparse, cache=folder is not None)
+    name = f"sklearn_gd_kernel_{stem}" + ("" if folder is not None else "_memory")
+    module = types.ModuleType(name)
+    module.BINDINGS = bound
+    if folder is None:
+        module.__file__ = f"<{name}>"
+        code = compile(source, module.__file__, "exec")
+    else:
+        path = folder / f"{stem}.py"
+        try:
+            current = path.read_text() if path.exists() else source
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current != source:  # its name hashes its content: it was damaged
+            _warn(f"sklearn-gd: the compiled kernel {path} was damaged; writing it again.")
+        # Rewrite only when the source changed: numba's cache is keyed to the file.
+        if not path.exists() or current != source:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+        module.__file__ = str(path)
+        code = compile(source, str(path), "exec")
     # numba's disk cache finds the functions' module again by name.
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(code, module.__dict__)
     return module.loop
+
+
+@cache
+def _register(helper):
+    """Let numba compile ``helper`` where a rule or loss function calls it."""
+    from numba.extending import register_jitable
+
+    register_jitable(helper)
+
+
+def _origin(exc):
+    """Where ``exc`` came from: 'cache' (numba's disk cache), 'compile' (numba), or
+    'run' (the compiled loop itself, which raises with no numba frame)."""
+    import numba
+
+    root = os.path.dirname(numba.__file__)
+    files = [frame.filename for frame in traceback.extract_tb(exc.__traceback__)]
+    if any(f.startswith(root) and f.endswith("caching.py") for f in files):
+        return "cache"
+    return "compile" if any(f.startswith(root) for f in files) else "run"
+
+
+class _CacheError(OSError):
+    """Writing a kernel into the cache folder failed."""
+
+
+def _forget(folder, stem):
+    """Remove one kernel's files from the cache (a damaged index would fail forever)."""
+    for path in [folder / f"{stem}.py", *(folder / "__pycache__").glob(f"{stem}.*")]:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def compiled_loop(loss, optimizer, sparse):
+    """``loop(*args)`` for one ``Loss`` and ``Optimizer`` class and input format: a call
+    of ``run_compiled``."""
+    return lambda *args: run_compiled(loss, optimizer, sparse, args)
+
+
+def run_compiled(loss, optimizer, sparse, args):
+    """Run the compiled loop of one ``Loss`` and ``Optimizer`` class and one input format
+    (CSR when ``sparse``) on ``args``; return what it returns.
+
+    The loop is compiled on first use, or loaded from the cache folder. A cache that
+    cannot be used (unwritable, damaged) costs a warning naming the folder and a
+    compilation in memory. Raises ``CompileError`` when numba cannot compile the
+    functions (the loop has then not started: nothing has changed).
+    """
+    env = os.environ
+    # The loop last used for these classes and this environment: one lookup per call,
+    # which matters to a stream of one-row partial_fit calls.
+    ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
+    loop = _ready.get(ready)
+    if loop is not None:
+        try:
+            return loop(*args)
+        except Exception as exc:
+            if _origin(exc) == "run":
+                raise
+            del _ready[ready]  # a new argument type failed to compile or load: the long way
+    key = (loss, optimizer, sparse)
+    if key in _failures:
+        raise CompileError(_failures[key])
+    reason = compilable(loss, optimizer)
+    if reason is not None:
+        raise CompileError(reason)
+    try:
+        prepare_numba()
+    except ImportError as exc:  # found by numba_available, yet broken
+        raise CompileError(str(exc)) from exc
+    folder = _cache_dir()
+    for attempt in (folder, None) if folder is not None else (None,):
+        loop = _loops.get((*key, attempt))
+        if loop is _IN_MEMORY:  # this folder failed this kernel before
+            continue
+        try:
+            if loop is None:
+                try:
+                    loop = _loops[(*key, attempt)] = _load(loss, optimizer, sparse, attempt)
+                except OSError as exc:  # the folder stopped being writable
+                    raise _CacheError(str(exc)) from exc
+            result = loop(*args)
+            _ready[ready] = loop
+            return result
+        except Exception as exc:
+            origin = "cache" if isinstance(exc, _CacheError) else _origin(exc)
+            if origin == "run":
+                raise
+            if origin == "cache" and attempt is not None:
+                stem = kernel_key(loss, optimizer, sparse)
+                _warn(
+                    f"sklearn-gd: the kernel cache in {attempt} could not be used "
+                    f"({type(exc).__name__}: {exc}); compiling in memory instead, and "
+                    f"removing the kernel {stem} from it."
+                )
+                _loops[(*key, attempt)] = _IN_MEMORY
+                _forget(attempt, stem)
+                continue
+            names = ", ".join(
+                f"{fn.__module__}.{fn.__qualname__}"
+                for fn in _bound_functions(loss, optimizer).values()
+                if fn.__module__ not in ("sklearn_gd._engine", "sklearn_gd.penalties")
+            )
+            _failures[key] = (
+                f"numba cannot compile the loop for {names} "
+                f"({type(exc).__name__}: {str(exc).strip().splitlines()[0]})"
+            )
+            raise CompileError(_failures[key]) from exc
+    raise AssertionError("unreachable")  # the in-memory attempt returns or raises

@@ -160,7 +160,7 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     _parameter_constraints = {
         **BaseGD._parameter_constraints,
-        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "loss": [StrOptions(REGRESSION_LOSSES.keys())],  # a live view: new entries count
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
     _y_numeric = True
@@ -236,8 +236,11 @@ class GDRegressor(RegressorMixin, BaseGD):
                 "y has a different number of targets than in the first call to "
                 f"partial_fit (got shape {y.shape})."
             )
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError("loss='poisson' requires y >= 0; y has negative values.")
+        loss = self._make_loss()
+        if not loss.in_y_true_range(y):
+            raise ValueError(
+                f"loss={self.loss!r} requires {loss.interval_y_true}; y has values outside it."
+            )
         # Train in the precision of X.
         Y = np.asarray(y, dtype=dtype).reshape(len(y), -1)
         # Largest deviation from the mean: no squares to underflow.
@@ -284,7 +287,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return float(np.mean(r2))
 
     def _inverse_link(self, raw):
-        return np.exp(raw) if self.loss == "poisson" else raw
+        return self._make_loss().inverse_link(raw)
 
     def _coef_attributes(self, weights):
         attributes = super()._coef_attributes(weights)
@@ -314,7 +317,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
-        """Predicted target: ``X @ coef_.T + intercept_`` (``exp`` of it for 'poisson').
+        """Predicted target: the loss's inverse link of ``X @ coef_.T + intercept_``
+        (the identity, or ``exp`` for 'poisson').
 
         Parameters
         ----------
@@ -330,6 +334,7 @@ class GDRegressor(RegressorMixin, BaseGD):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        if self.loss == "poisson":
+        loss = REGRESSION_LOSSES.get(self.loss)
+        if loss is not None and loss.interval_y_true.low >= 0:
             tags.target_tags.positive_only = True
         return tags

@@ -3,9 +3,11 @@
 A loss sees only the encoded target ``y`` and the raw prediction ``raw`` (both
 of shape ``(n_samples, n_outputs)``), as scikit-learn's ``sklearn._loss`` does.
 ``value`` returns the per-sample loss summed over outputs, ``gradient`` its
-derivative with respect to ``raw``. A loss with an inverse link
-(``inverse_link``) turns raw predictions into the predicted mean or
-probabilities.
+derivative with respect to ``raw``. The loss owns the facts the estimators need
+about it: its inverse link (``inverse_link``: what ``predict`` returns for a
+regression loss, the probabilities of a classification loss, None for a margin
+loss without them) and the targets it accepts (``interval_y_true``, checked by
+``in_y_true_range``).
 
 Each loss's math is a pair of module-level functions ``value(y, raw, param)``
 and ``gradient(y, raw, param)`` written with NumPy operations that numba also
@@ -26,11 +28,42 @@ a half.
 ``raw`` (None when unbounded or not smooth); the engine uses it to bound the
 step of optimizers that are not scale-free.
 
-To add a loss: its two functions, a class naming them, one registry line.
+To add a loss: its two functions, a class naming them (and its link and target
+interval, if not the identity on all reals), one registry line.
 """
+
+from collections import namedtuple
 
 import numpy as np
 from scipy.special import expit, softmax
+
+
+class Interval(namedtuple("Interval", ["low", "high", "low_inclusive", "high_inclusive"])):
+    """The values a target may take, as scikit-learn's ``sklearn._loss.link.Interval``."""
+
+    def includes(self, y):
+        """Whether every value of ``y`` lies in the interval."""
+        above = np.greater_equal if self.low_inclusive else np.greater
+        below = np.less_equal if self.high_inclusive else np.less
+        return bool(np.all(above(y, self.low)) and np.all(below(y, self.high)))
+
+    def __str__(self):
+        """The interval as a condition on ``y``, e.g. ``y >= 0`` or ``0 < y < 1``."""
+        low = f"{self.low:g} {'<=' if self.low_inclusive else '<'} "
+        high = f" {'<=' if self.high_inclusive else '<'} {self.high:g}"
+        if self.high == np.inf:  # a lower bound reads as one: y >= 0
+            if self.low == -np.inf:
+                return "any real y"
+            return f"y {'>=' if self.low_inclusive else '>'} {self.low:g}"
+        return f"{low if self.low > -np.inf else ''}y{high}"
+
+
+ALL_REALS = Interval(-np.inf, np.inf, False, False)
+
+
+def identity(raw):
+    """The identity link: the raw prediction is the prediction."""
+    return raw
 
 
 def row_max(raw):
@@ -183,7 +216,8 @@ def _weighted_quantile(y, sw, q):
 
 
 class Loss:
-    """A loss on raw predictions: its two functions, its parameter and its link.
+    """A loss on raw predictions: its two functions, its parameter, its link and the
+    targets it accepts.
 
     Parameters
     ----------
@@ -197,7 +231,8 @@ class Loss:
     gradient_function = None
     rowwise = False
     curvature = None
-    inverse_link = None
+    inverse_link = staticmethod(identity)
+    interval_y_true = ALL_REALS
 
     def __init__(self, epsilon=0.1, quantile=0.5):
         self.epsilon = epsilon
@@ -216,6 +251,10 @@ class Loss:
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
         return type(self).gradient_function(y, raw, self.param)
+
+    def in_y_true_range(self, y):
+        """Whether every target in ``y`` is one this loss accepts (``interval_y_true``)."""
+        return self.interval_y_true.includes(y)
 
     def baseline(self, y, sw):
         """A constant raw prediction per output to start ``fit`` from.
@@ -290,6 +329,7 @@ class Poisson(Loss):
     value_function = poisson_value
     gradient_function = poisson_gradient
     inverse_link = staticmethod(np.exp)
+    interval_y_true = Interval(0.0, np.inf, True, False)
 
     def baseline(self, y, sw):
         mean = np.average(y, axis=0, weights=sw)
@@ -334,7 +374,10 @@ class MultinomialLogLoss(Loss):
 
 
 class _MarginLoss(Loss):
-    """Margin losses start from zero, as scikit-learn's SGD does."""
+    """Margin losses start from zero, as scikit-learn's SGD does, and give no
+    probabilities unless they define a link."""
+
+    inverse_link = None
 
     def baseline(self, y, sw):
         return np.zeros(y.shape[1])

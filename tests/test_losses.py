@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import GammaRegressor
 from sklearn.metrics import (
     hinge_loss,
     log_loss,
@@ -10,9 +11,12 @@ from sklearn.metrics import (
     mean_squared_error,
 )
 
+from sklearn_gd import GDRegressor
 from sklearn_gd.losses import (
     CLASSIFICATION_LOSSES,
     REGRESSION_LOSSES,
+    Interval,
+    Loss,
     MultinomialLogLoss,
     classification_loss,
 )
@@ -135,3 +139,62 @@ def test_modified_huber_probabilities():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_allclose(proba[1], 1 / 3)
     np.testing.assert_allclose(proba[0], [0, 0.75 / 1.25, 0.5 / 1.25])
+
+
+# A loss the library does not have, added as a user would: its two functions, one
+# class declaring its link and target interval, one registry line (in the test).
+def gamma_value(y, raw, param):
+    # Half Gamma deviance with log link, mu = exp(raw): log(mu / y) + y / mu - 1.
+    return raw - np.log(y) + y * np.exp(-raw) - 1.0
+
+
+def gamma_gradient(y, raw, param):
+    return 1.0 - y * np.exp(-raw)
+
+
+class Gamma(Loss):
+    value_function = gamma_value
+    gradient_function = gamma_gradient
+    inverse_link = staticmethod(np.exp)
+    interval_y_true = Interval(0.0, np.inf, False, False)
+
+    def baseline(self, y, sw):
+        return np.log(np.average(y, axis=0, weights=sw))
+
+
+def test_a_new_loss_is_one_class_and_one_registry_line(monkeypatch):
+    monkeypatch.setitem(REGRESSION_LOSSES, "gamma", Gamma)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3))
+    mu = np.exp(1.0 + X @ [0.3, -0.2, 0.1])
+    y = rng.gamma(shape=2.0, scale=mu / 2.0)
+    params = dict(loss="gamma", optimizer="sgd", batch_size="full", learning_rate=0.5,
+                  alpha=1e-3, max_iter=2000, tol=None, engine="numpy")  # fmt: skip
+    model = GDRegressor(**params).fit(X, y)
+    # predict asks the loss for its link: exp of the raw prediction, not the raw one.
+    raw = X @ model.coef_ + model.intercept_
+    np.testing.assert_allclose(model.predict(X), np.exp(raw), rtol=1e-12)
+    assert model.__sklearn_tags__().target_tags.positive_only
+    # The fit is scikit-learn's GammaRegressor's (same half deviance and alpha/2 ||w||^2).
+    reference = GammaRegressor(alpha=1e-3, tol=1e-10, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-5)
+    assert np.isclose(model.predict(X).mean(), y.mean(), rtol=0.01)
+    # The target checks ask the loss for its domain.
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=r"loss='gamma' requires y > 0"):
+            GDRegressor(**params).fit(X, np.r_[y[:-1], bad])
+
+
+def test_target_intervals():
+    poisson = REGRESSION_LOSSES["poisson"]()
+    assert poisson.in_y_true_range(np.array([0.0, 2.0]))
+    assert not poisson.in_y_true_range(np.array([-1e-300, 2.0]))
+    assert str(poisson.interval_y_true) == "y >= 0"
+    assert REGRESSION_LOSSES["squared_error"]().in_y_true_range(np.array([-1e300, 1e300]))
+    assert str(Interval(0.0, 1.0, False, True)) == "0 < y <= 1"
+    # Identity link for the other regression losses; margin losses give no probabilities.
+    raw = np.array([[-1.5], [2.0]])
+    for name in set(REGRESSION_LOSSES) - {"poisson"}:
+        assert REGRESSION_LOSSES[name]().inverse_link(raw) is raw
+    assert CLASSIFICATION_LOSSES["hinge"]().inverse_link is None
