@@ -219,39 +219,75 @@ def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, t
 }
 
 # One optimizer step, one coordinate at a time: the rule, AdamW's decay and the
-# L1 prox (neither on the intercept column ``d``). ``{read}`` and ``{write}`` move
-# the coordinate's slots in and out of the rule's tuple. ``t`` is a float, as
-# in Python, so that ``beta ** t`` is one ``pow`` hoisted out of the loop.
+# L1 part (neither on the intercept column ``d``): a prox, or with one-row steps
+# (``cumulative``) the cumulative penalty ``(u, q)`` of ``penalties.cumulative_l1``.
+# ``{read}`` and ``{write}`` move the coordinate's slots in and out of the rule's
+# tuple. ``t`` is a float, as in Python, so that ``beta ** t`` is one ``pow``
+# hoisted out of the loop.
 _UPDATE = """
+from sklearn_gd.penalties import cumulative_l1 as _cumulative
+
+cumulative_fn = njit(cache=True, inline="always")(_cumulative)
+
+
 @njit(cache=True, inline="always")
-def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1):
+def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1, cumulative, u, q):
     value, new = rule_fn(theta[k, f], g, {read}, lr, t, hyper)
     {write}
     if decay != 0.0:
         value *= 1.0 - lr * decay
     if l1 != 0.0:
-        value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
+        if cumulative:
+            u[k, f] += l1 * effective_fn(new, lr, t, hyper)
+            value, q[k, f] = cumulative_fn(value, u[k, f], q[k, f])
+        else:
+            value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
     return value
 
 
 @njit(cache=True, inline="always")
-def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
+def update(theta, grad, slots, lr, t, hyper, d, decay, l1, cumulative, u, q):
     for k in range(theta.shape[0]):
         for f in range(d):
-            theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1)
-        theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0)
+            theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1,
+                                     cumulative, u, q)
+        theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0,
+                                 cumulative, u, q)
+
 """
 
 # A step of size ``lr`` on the batch ``order[s:s + nb]``. The penalty's gradient
-# is added and the whole gradient clipped before the update, as in
-# ``Trainer._numpy_loop``.
+# is added (or, for the plain rule past ``lr * l2 = 1``, its shrink clamped at 0)
+# and the whole gradient clipped before the update, as in ``Trainer._numpy_loop``.
+# Returns ``alpha * R`` at the weights the step starts from.
 _BATCH_STEP = """
+# ``alpha * R`` of output ``k``'s coefficients, for the loss curve: a sum, which may
+# be reassociated (vectorised) as NumPy's is.
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def penalty_of(theta, k, d, l2, l1):
+    s2 = 0.0
+    s1 = 0.0
+    for f in range(d):
+        s2 += theta[k, f] * theta[k, f]
+        s1 += abs(theta[k, f])
+    return 0.5 * l2 * s2 + l1 * s1
+
+
 @njit(cache=True, inline="always")
 def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param, total,
-               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf, raws):
+               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf, raws, linear, cumulative,
+               u, q):
+    pen = 0.0
+    if l2 != 0.0 or l1 != 0.0:
+        for k in range(theta.shape[0]):
+            pen += penalty_of(theta, k, d, l2, l1)
     batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
                    buf, raws)
-    if l2 != 0.0:
+    if linear and lr * l2 > 1.0:
+        for k in range(theta.shape[0]):
+            for f in range(d):
+                theta[k, f] = 0.0
+    elif l2 != 0.0:
         for k in range(theta.shape[0]):
             for f in range(d):
                 grad[k, f] += l2 * theta[k, f]
@@ -263,7 +299,8 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
         norm = np.sqrt(norm)
         if norm > clip_norm:
             grad *= clip_norm / norm
-    update(theta, grad, slots, lr, t, hyper, d, decay, l1)
+    update(theta, grad, slots, lr, t, hyper, d, decay, l1, cumulative, u, q)
+    return pen
 """
 
 # Per-sample steps with an elementwise loss skip ``grad``: each coordinate's
@@ -277,29 +314,44 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
 _ROW_STEP = {
     True: """
 @njit(cache=True, inline="always")
-def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow):
+def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow,
+                    cumulative, u, q):
     for f in range(d):
         g = a * row_value(X, i, f, xrow)
         if l2 != 0.0:
             g += l2 * theta[k, f]
-        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
+        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1,
+                                 cumulative, u, q)
 
 
 @njit(cache=True, inline="always")
 def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, t, hyper,
-             decay, l1, xrow, raws):
+             decay, l1, xrow, raws, linear, cumulative, u, q):
     load_row(X, i, xrow)
+    pen = 0.0
+    # The plain rule's shrink (1 - lr * l2) clamped at 0, as in Trainer._numpy_loop.
+    clamp = linear and lr * l2 > 1.0
     for k in range(theta.shape[0]):
+        if l2 != 0.0 or l1 != 0.0:
+            pen += penalty_of(theta, k, d, l2, l1)
         raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         raws[i, k] = raw
         a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
-        if decay == 0.0 and l1 == 0.0:
-            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow)
+        if clamp:
+            for f in range(d):
+                theta[k, f] = 0.0
+            row_coordinates(X, d, i, theta, slots, k, a, 0.0, lr, t, hyper, decay, l1, xrow,
+                            cumulative, u, q)
+        elif decay == 0.0 and l1 == 0.0:
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow,
+                            False, u, q)
         else:
-            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow)
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow,
+                            cumulative, u, q)
         a = a if fit_intercept else 0.0
-        theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0)
+        theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0, False, u, q)
     unload_row(X, i, xrow)
+    return pen
 """,
     False: "",
 }
@@ -311,24 +363,32 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
 # row's coordinates of ``A`` change. ``theta[:, :d]`` holds ``v`` and ``avg[:, :d]``
 # holds ``A`` until ``materialize`` writes both out. The rule is still ``rule_fn``:
 # a linear rule (``Optimizer.linear``) steps ``v`` with the gradient over ``scale``.
+# For the loss curve, ``vsq[k]`` follows ``||v_k||^2`` (updated with each touched
+# coordinate, recomputed when written out), so ``alpha * R = l2 / 2 * scale^2 * vsq``.
 _LAZY = {
     True: """
 @njit(cache=True, inline="always")
-def materialize(theta, avg, k, d, scale, alpha, beta):
+def materialize(theta, avg, k, d, scale, alpha, beta, vsq):
     if alpha[k] != 0.0 or beta[k] != 1.0:
         for f in range(d):
             avg[k, f] = (avg[k, f] + alpha[k] * theta[k, f]) / beta[k]
     for f in range(d):
         theta[k, f] *= scale[k]
     scale[k], alpha[k], beta[k] = 1.0, 0.0, 1.0
+    vsq[k] = 0.0
+    for f in range(d):
+        vsq[k] += theta[k, f] * theta[k, f]
 
 
 @njit(cache=True)
 def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_intercept, sq,
-              lam, curvature, reference, mean_weight, avg, average_start, t, n_avg, raws):
+              safe, mean_weight, avg, average_start, t, n_avg, raws):
     data, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
-    scale, alpha, beta = np.ones(K), np.zeros(K), np.ones(K)
+    scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
+    for k in range(K):
+        vsq[k] = penalty_of(theta, k, d, 2.0, 0.0)
+    pen, n_bound, lr = 0.0, 0, 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         i = order[s]
@@ -336,27 +396,34 @@ def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_inte
             fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
         t += 1
         lr = lrs[kb]
-        if curvature > 0.0:
-            lr *= bound_factor_fn(sw[i] * sq[i] / mean_weight, 1, n, lam, curvature, reference)
+        if safe:
+            factor = bound_factor_fn(lr, sw[i] * sq[i], mean_weight)
+            if factor < 1.0:
+                n_bound += 1
+                lr *= factor
         averaging = average_start > 0 and t >= average_start
         if averaging:
             n_avg += 1
         for k in range(K):
+            if l2 != 0.0:
+                pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
             raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
             raws[i, k] = raw
             a = gradient_fn(Y[i, k], raw, param) * (sw[i] / mean_weight)
-            scale[k] *= 1.0 - lr * l2
+            # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
+            scale[k] *= max(0.0, 1.0 - lr * l2)
             # Write out before v outgrows its range (or the scale reaches 0), and before
             # A + alpha * v cancels more than a digit: under a fast decay (large
             # lr * alpha), alpha * v outgrows the average (measured: 1e-11 relative
             # error with scale < 1e-9 as the only check, 1e-15 with this one too).
             if scale[k] < 1e-9 or alpha[k] > 10.0 * beta[k] * scale[k]:
-                materialize(theta, avg, k, d, scale, alpha, beta)
+                materialize(theta, avg, k, d, scale, alpha, beta, vsq)
             for p in range(indptr[i], indptr[i + 1]):
                 f = indices[p]
                 v = rule_fn(theta[k, f], a * data[p] / scale[k], (), lr, t, hyper)[0]
                 if averaging:
                     avg[k, f] -= alpha[k] * (v - theta[k, f])
+                vsq[k] += v * v - theta[k, f] * theta[k, f]
                 theta[k, f] = v
             a = a if fit_intercept else 0.0
             theta[k, d] = rule_fn(theta[k, d], a, (), lr, t, hyper)[0]
@@ -371,52 +438,65 @@ def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_inte
                     alpha[k] += share * scale[k] * beta[k]
                 avg[k, d] += (theta[k, d] - avg[k, d]) * share
     for k in range(K):
-        materialize(theta, avg, k, d, scale, alpha, beta)
-    return t, n_avg
+        materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+    return t, n_avg, pen, n_bound, lr
 """,
     False: "",
 }
 
-# The batch loop of ``Trainer._numpy_loop``, with rows read in place.
+# The batch loop of ``Trainer._numpy_loop``, with rows read in place. Returns the
+# step count, the averaged iterates, ``sum_B sum(sw_B) * alpha * R(w_B)`` (the loss
+# curve's penalty), the number of steps ``safe_steps`` bounded and the last step.
 _LOOP = """
 @njit(cache=True)
 def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
-         fit_intercept, clip_norm, decay, sq, lam, curvature, reference, mean_weight,
+         fit_intercept, clip_norm, decay, sq, safe, linear, cumulative, u, q, mean_weight,
          avg, average_start, t, n_avg, raws):
     if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
         return lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2,
-                         fit_intercept, sq, lam, curvature, reference, mean_weight, avg,
-                         average_start, t, n_avg, raws)
+                         fit_intercept, sq, safe, mean_weight, avg, average_start, t, n_avg,
+                         raws)
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = np.empty(b, dtype=theta.dtype)
     xrow = np.zeros(d, dtype=theta.dtype)
+    pen, n_bound, lr = 0.0, 0, 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
         total = nb * mean_weight
         t += 1
         lr = lrs[kb]
-        # The step bound of ``Trainer._step_bound`` (none when ``curvature`` is 0)
-        # needs the batch's weighted mean of ``sq``; for one row it is written out,
-        # since the loop form made the row step 1.5x slower at d=20 (measured).
+        # safe_steps (Trainer._safe_rows, bound_factor): one-row batches only.
         # ``ROW_STEP`` is a constant: numba drops the branch where it is False.
         if ROW_STEP and nb == 1 and clip_norm == 0.0:
             i = order[s]
             if s + AHEAD < n:
                 fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
-            if curvature > 0.0:
-                lr *= bound_factor_fn(sw[i] * sq[i] / total, 1, n, lam, curvature, reference)
-            row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
-                     float(t), hyper, decay, l1, xrow, raws)
+            if safe:
+                factor = bound_factor_fn(lr, sw[i] * sq[i], total)
+                if factor < 1.0:
+                    n_bound += 1
+                    lr *= factor
+            pen += sw[i] * row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total,
+                                    l2, lr, float(t), hyper, decay, l1, xrow, raws, linear,
+                                    cumulative, u, q)
         else:
-            if curvature > 0.0:
-                m = 0.0
-                for j in range(nb):
-                    m += sw[order[s + j]] * sq[order[s + j]]
-                lr *= bound_factor_fn(m / total, nb, n, lam, curvature, reference)
-            batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param,
-                       total, l2, clip_norm, lr, float(t), hyper, decay, l1, grad, buf, raws)
+            weight = 0.0
+            curv = 0.0
+            for j in range(nb):
+                weight += sw[order[s + j]]
+                if safe:
+                    curv += sw[order[s + j]] * sq[order[s + j]]
+            if safe:
+                factor = bound_factor_fn(lr, curv, total)
+                if factor < 1.0:
+                    n_bound += 1
+                    lr *= factor
+            pen += weight * batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots,
+                                       fit_intercept, param, total, l2, clip_norm, lr,
+                                       float(t), hyper, decay, l1, grad, buf, raws, linear,
+                                       cumulative, u, q)
         if average_start > 0 and t >= average_start:
             n_avg += 1
             # One division per step, not per coordinate (a step is ~70 ns at d=20).
@@ -424,7 +504,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             for k in range(K):
                 for f in range(d + 1):
                     avg[k, f] += (theta[k, f] - avg[k, f]) * share
-    return t, n_avg
+    return t, n_avg, pen, n_bound, lr
 """
 
 _HEADER = """# Written by sklearn_gd._kernel for one combination; safe to delete.

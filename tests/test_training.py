@@ -26,14 +26,6 @@ def _classification(n=240, d=5, classes=3, seed=0):
 # --- streaming ---------------------------------------------------------------------
 
 
-def _zero_start(model, X, Y_shape):
-    """Make ``fit`` start from zero weights, as the first partial_fit does."""
-    model.set_params(warm_start=True)
-    model.coef_ = np.zeros(Y_shape)
-    model.intercept_ = np.zeros(Y_shape[0] if len(Y_shape) == 2 else 1)
-    return model
-
-
 @pytest.mark.parametrize(
     "params",
     [
@@ -44,11 +36,10 @@ def _zero_start(model, X, Y_shape):
 )
 def test_partial_fit_chunks_equal_one_epoch_of_fit(params):
     X, y = _regression()
-    stream = GDRegressor(shuffle=False, **params)
+    stream = GDRegressor(shuffle=False, init="zero", **params)
     for start in range(0, len(y), 80):
         stream.partial_fit(X[start : start + 80], y[start : start + 80])
-    epoch = _zero_start(GDRegressor(shuffle=False, max_iter=1, **params), X, (5,))
-    epoch.fit(X, y)
+    epoch = GDRegressor(shuffle=False, init="zero", max_iter=1, **params).fit(X, y)
     np.testing.assert_array_equal(stream.coef_, epoch.coef_)
     np.testing.assert_array_equal(stream.intercept_, epoch.intercept_)
     assert stream.t_ == epoch.t_ and stream.n_iter_ == 3
@@ -56,12 +47,10 @@ def test_partial_fit_chunks_equal_one_epoch_of_fit(params):
 
 def test_classifier_partial_fit_chunks_equal_one_epoch_of_fit():
     X, y = _classification()
-    stream = GDClassifier(shuffle=False, batch_size=16)
+    stream = GDClassifier(shuffle=False, batch_size=16, init="zero")
     for start in range(0, len(y), 48):
         stream.partial_fit(X[start : start + 48], y[start : start + 48], classes=[0, 1, 2])
-    epoch = _zero_start(GDClassifier(shuffle=False, batch_size=16, max_iter=1), X, (3, 5))
-    epoch.classes_ = np.array([0, 1, 2])
-    epoch.fit(X, y)
+    epoch = GDClassifier(shuffle=False, batch_size=16, max_iter=1, init="zero").fit(X, y)
     np.testing.assert_array_equal(stream.coef_, epoch.coef_)
 
 
@@ -287,7 +276,8 @@ def test_auto_average_never_averages_a_stream():
 
 def test_clip_norm_bounds_each_step():
     X, y, model = _diverging()
-    model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full").partial_fit(X, y)
+    model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full", init="zero")
+    model.partial_fit(X, y)
     step = np.linalg.norm(model._state.theta)
     assert step == pytest.approx(0.5 * 0.01)
 
