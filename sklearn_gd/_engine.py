@@ -20,7 +20,7 @@ last column being the intercept.
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.extmath import row_norms, safe_sparse_dot
+from sklearn.utils.extmath import row_norms
 
 from ._kernel import compiled_loop, numba_available
 from .optimizers import clip_by_global_norm

@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import GDClassifier
 
+
 def exact_gd(X, curvature, alpha, sample_weight=None):
     """Full-batch plain gradient descent at the classic step ``1 / L``, with ``L``
     the curvature of the objective computed here: ``c * lambda_max(X~^T W X~) + alpha``."""
@@ -115,8 +116,9 @@ def test_class_weight_balanced_raises_minority_recall():
 
 def test_class_weight_dict_equals_sample_weight():
     X, y = make_classification(200, 5, random_state=0)
-    a = GDClassifier(class_weight={0: 3.0, 1: 0.5}, **exact_gd(X, 0.25, 0.0), max_iter=50).fit(X, y)
-    b = GDClassifier(**exact_gd(X, 0.25, 0.0), max_iter=50).fit(X, y, sample_weight=np.where(y == 0, 3.0, 0.5))
+    params = dict(exact_gd(X, 0.25, 0.0), max_iter=50)
+    a = GDClassifier(class_weight={0: 3.0, 1: 0.5}, **params).fit(X, y)
+    b = GDClassifier(**params).fit(X, y, sample_weight=np.where(y == 0, 3.0, 0.5))
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
 
 

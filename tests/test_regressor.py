@@ -9,6 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn_gd import GDRegressor
 from sklearn_gd.optimizers import OPTIMIZERS
 
+
 def exact_gd(X, curvature, alpha, sample_weight=None):
     """Full-batch plain gradient descent at the classic step ``1 / L``, with ``L``
     the curvature of the objective computed here: ``c * lambda_max(X~^T W X~) + alpha``."""
