@@ -458,9 +458,10 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=5,
             )
-        self._warn_safe_steps(n_bound, state.t)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
+        trainer.check_final(state, X, Y, sw)
+        self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
         return fitted, True, callbacks.finish
@@ -519,7 +520,8 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         rng = np.random.default_rng([seed, state.epoch])
         tic = time.perf_counter()
         objective, lr, n_bound = trainer.run_epoch(state, X, Y, sw, rng)
-        self._warn_safe_steps(n_bound, n_bound and len(sw))
+        trainer.check_final(state, X, Y, sw)
+        self._warn_safe_steps(n_bound, len(sw))
         curves = {"loss_curve_": [objective], "learning_rate_curve_": [lr],
                   "validation_score_curve_": []}  # fmt: skip
         if self.verbose:

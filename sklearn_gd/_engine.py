@@ -20,7 +20,7 @@ last column being the intercept.
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.extmath import row_norms
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
 from ._kernel import compiled_loop, numba_available
 from .optimizers import clip_by_global_norm
@@ -291,6 +291,20 @@ class Trainer:
         if not (finite and all(np.isfinite(s).all() for s in state.opt_state)):
             raise DivergenceError(self._divergence_message(state.epoch, X))
         return objective, last_lr, n_bound
+
+    def check_final(self, state, X, Y, sw):
+        """Raise ``DivergenceError`` unless the objective at the weights a call ends
+        with is finite: a last step can leave finite weights (6e151) whose loss is not.
+
+        One pass over the rows, once per ``fit`` or ``partial_fit`` call.
+        """
+        weights = state.weights
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = safe_sparse_dot(X, weights[:, :-1].T, dense_output=True) + weights[:, -1]
+            value = self._loss_sum(Y, sw, raw) / float(sw.sum())
+            value += self.penalty.value(weights[:, :-1])
+        if not np.isfinite(value):
+            raise DivergenceError(self._divergence_message(state.epoch, X))
 
     def _divergence_message(self, epoch, X):
         """Why training diverged: the input overflowed, or the step was too large."""

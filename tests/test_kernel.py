@@ -185,8 +185,17 @@ def test_safe_steps_bound_the_same_steps(optimizer, clip_norm):
     X = rng.normal(size=(200, 8)) * np.where(rng.uniform(size=200) < 0.2, 20.0, 1.0)[:, None]
     X[np.abs(X) < 0.5] = 0.0
     y = X @ rng.normal(size=8) + rng.normal(size=200)
-    params = dict(optimizer=optimizer, batch_size=1, learning_rate=0.02, penalty="elasticnet",
-                  alpha=1e-3, clip_norm=clip_norm, max_iter=3, tol=None, random_state=0)
+    params = dict(
+        optimizer=optimizer,
+        batch_size=1,
+        learning_rate=0.02,
+        penalty="elasticnet",
+        alpha=1e-3,
+        clip_norm=clip_norm,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
     for data in (X, sp.csr_matrix(X)):
         with pytest.warns(UserWarning, match="safe_steps bound") as compiled_warnings:
             compiled = GDRegressor(engine="numba", **params).fit(data, y)
