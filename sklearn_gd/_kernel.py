@@ -219,41 +219,38 @@ def batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, t
 }
 
 # One optimizer step, one coordinate at a time: the rule, AdamW's decay and the
-# L1 part (neither on the intercept column ``d``): a prox, or with one-row steps
-# (``cumulative``) the cumulative penalty ``(u, q)`` of ``penalties.cumulative_l1``.
-# ``{read}`` and ``{write}`` move the coordinate's slots in and out of the rule's
-# tuple. ``t`` is a float, as in Python, so that ``beta ** t`` is one ``pow``
-# hoisted out of the loop.
+# L1 prox (neither on the intercept column ``d``). ``{read}`` and ``{write}`` move
+# the coordinate's slots in and out of the rule's tuple. ``t`` is a float, as
+# in Python, so that ``beta ** t`` is one ``pow`` hoisted out of the loop.
 _UPDATE = """
-from sklearn_gd.penalties import cumulative_l1 as _cumulative
-
-cumulative_fn = njit(cache=True, inline="always")(_cumulative)
-
-
 @njit(cache=True, inline="always")
-def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1, cumulative, u, q):
+def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1):
     value, new = rule_fn(theta[k, f], g, {read}, lr, t, hyper)
     {write}
     if decay != 0.0:
         value *= 1.0 - lr * decay
     if l1 != 0.0:
-        if cumulative:
-            u[k, f] += l1 * effective_fn(new, lr, t, hyper)
-            value, q[k, f] = cumulative_fn(value, u[k, f], q[k, f])
-        else:
-            value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
+        value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
     return value
 
 
 @njit(cache=True, inline="always")
-def update(theta, grad, slots, lr, t, hyper, d, decay, l1, cumulative, u, q):
+def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
     for k in range(theta.shape[0]):
         for f in range(d):
-            theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1,
-                                     cumulative, u, q)
-        theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0,
-                                 cumulative, u, q)
+            theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1)
+        theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0)
 
+
+# One-row steps take the L1 part as the cumulative penalty ``(u, q)`` of
+# ``penalties.cumulative_l1`` instead of the prox, in a pass of its own after the
+# step (as in ``Trainer._numpy_loop``): a branch for it inside ``coordinate``
+# made the plain row step 3.5x slower, even where it was never taken (measured).
+@njit(cache=True)
+def cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q):
+    for f in range(d):
+        u[k, f] += l1 * effective_fn({read}, lr, t, hyper)
+        theta[k, f], q[k, f] = cumulative_fn(theta[k, f], u[k, f], q[k, f])
 """
 
 # A step of size ``lr`` on the batch ``order[s:s + nb]``. The penalty's gradient
@@ -261,6 +258,11 @@ def update(theta, grad, slots, lr, t, hyper, d, decay, l1, cumulative, u, q):
 # and the whole gradient clipped before the update, as in ``Trainer._numpy_loop``.
 # Returns ``alpha * R`` at the weights the step starts from.
 _BATCH_STEP = """
+from sklearn_gd.penalties import cumulative_l1 as _cumulative
+
+cumulative_fn = njit(cache=True, inline="always")(_cumulative)
+
+
 # ``alpha * R`` of output ``k``'s coefficients, for the loss curve: a sum, which may
 # be reassociated (vectorised) as NumPy's is.
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -299,7 +301,10 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
         norm = np.sqrt(norm)
         if norm > clip_norm:
             grad *= clip_norm / norm
-    update(theta, grad, slots, lr, t, hyper, d, decay, l1, cumulative, u, q)
+    update(theta, grad, slots, lr, t, hyper, d, decay, 0.0 if cumulative else l1)
+    if cumulative and l1 != 0.0:
+        for k in range(theta.shape[0]):
+            cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q)
     return pen
 """
 
@@ -314,14 +319,12 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
 _ROW_STEP = {
     True: """
 @njit(cache=True, inline="always")
-def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow,
-                    cumulative, u, q):
+def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow):
     for f in range(d):
         g = a * row_value(X, i, f, xrow)
         if l2 != 0.0:
             g += l2 * theta[k, f]
-        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1,
-                                 cumulative, u, q)
+        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
 
 
 @njit(cache=True, inline="always")
@@ -337,19 +340,20 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
         raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         raws[i, k] = raw
         a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+        l2k = l2
         if clamp:
+            l2k = 0.0
             for f in range(d):
                 theta[k, f] = 0.0
-            row_coordinates(X, d, i, theta, slots, k, a, 0.0, lr, t, hyper, decay, l1, xrow,
-                            cumulative, u, q)
-        elif decay == 0.0 and l1 == 0.0:
-            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow,
-                            False, u, q)
+        if decay == 0.0 and (l1 == 0.0 or cumulative):
+            row_coordinates(X, d, i, theta, slots, k, a, l2k, lr, t, hyper, 0.0, 0.0, xrow)
         else:
-            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow,
-                            cumulative, u, q)
+            row_coordinates(X, d, i, theta, slots, k, a, l2k, lr, t, hyper, decay,
+                            0.0 if cumulative else l1, xrow)
+        if cumulative and l1 != 0.0:
+            cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q)
         a = a if fit_intercept else 0.0
-        theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0, False, u, q)
+        theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0)
     unload_row(X, i, xrow)
     return pen
 """,
