@@ -269,20 +269,18 @@ class Trainer:
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         segments = progress.segments if progress else 1
         edges = [len(starts) * i // segments for i in range(segments + 1)]
-        penalty_sum, n_bound = 0.0, 0
-        last_lr = float(lrs[-1]) if len(lrs) else float(self.learning_rate)
+        penalty_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 if progress:
                     progress.begin()
                 if hi > lo:
-                    pen, bound, last_lr = loop(state, X, Y, sw, order, starts[lo:hi], b,
-                                               lrs[lo:hi], sq, mean_weight, raws)  # fmt: skip
-                    penalty_sum += pen
-                    n_bound += bound
+                    penalty_sum += loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi],
+                                        sq, mean_weight, raws)  # fmt: skip
                 if progress:
                     progress.end()
             objective = (self._loss_sum(Y, sw, raws) + penalty_sum) / weight_sum
+        n_bound, last_lr = self._steps_taken(lrs, starts, order, sw, sq, mean_weight)
         state.epoch += 1
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too. So
@@ -305,6 +303,22 @@ class Trainer:
             value += self.penalty.value(weights[:, :-1])
         if not np.isfinite(value):
             raise DivergenceError(self._divergence_message(state.epoch, X))
+
+    def _steps_taken(self, lrs, starts, order, sw, sq, mean_weight):
+        """How many of the epoch's steps ``safe_steps`` bounded, and the last step taken.
+
+        Counted here, vectorised, from what the loops bound by (one-row batches:
+        ``total`` is ``mean_weight``), rather than by a counter in the loops.
+        """
+        if not len(lrs):
+            return 0, float(self.learning_rate)
+        if sq is None:
+            return 0, float(lrs[-1])
+        rows = starts if order is None else order[starts]
+        curvature = sw[rows] * sq[rows]
+        n_bound = int(np.count_nonzero(lrs * curvature > mean_weight))
+        last = float(lrs[-1])
+        return n_bound, last * bound_factor(last, float(curvature[-1]), mean_weight)
 
     def _divergence_message(self, epoch, X):
         """Why training diverged: the input overflowed, or the step was too large."""
@@ -353,12 +367,8 @@ class Trainer:
         return long_run and numba_available()
 
     def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
-        """The batch loop in NumPy; returns ``(penalty_sum, n_bound, last_lr)``.
-
-        ``penalty_sum`` is ``sum_B sum(sw_B) * alpha * R(w_B)`` at the weights
-        ``w_B`` each batch stepped from; ``n_bound`` counts the steps that
-        ``safe_steps`` made smaller.
-        """
+        """The batch loop in NumPy; returns ``sum_B sum(sw_B) * alpha * R(w_B)``,
+        the penalty at the weights ``w_B`` each batch stepped from."""
         theta, opt, penalty = state.theta, self.optimizer, self.penalty
         coef = theta[:, :-1]
         grad = np.zeros_like(theta)
@@ -369,7 +379,7 @@ class Trainer:
         if cumulative:
             u, q = state.l1_penalty(theta)
         report_every = max(1, len(starts) // 10) if self.verbose >= 2 else 0
-        penalty_sum, n_bound, lr = 0.0, 0, 0.0
+        penalty_sum = 0.0
         for k, start in enumerate(starts):
             if order is None:
                 rows = slice(start, start + b)
@@ -390,9 +400,7 @@ class Trainer:
                 grad[:, -1] = d.sum(axis=0)
             lr = lrs[k]
             if sq is not None:
-                factor = bound_factor(lr, float(swb @ sq[rows]), total)
-                n_bound += factor < 1.0
-                lr *= factor
+                lr *= bound_factor(lr, float(swb @ sq[rows]), total)
             # The plain rule's L2 part is the shrink (1 - lr * l2) coef: past
             # lr * l2 = 1 it would flip the sign, so clamp it at 0 (as
             # scikit-learn's SGD does), which is stepping from coef = 0.
@@ -422,7 +430,7 @@ class Trainer:
                 loss_sum = self._loss_sum(Y[done], sw[done], raws[done])
                 print(f"   batch {k + 1}/{len(starts)}: running loss "
                       f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
-        return penalty_sum, n_bound, float(lr)
+        return penalty_sum
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
         is_sparse = sparse.issparse(X)
@@ -435,11 +443,11 @@ class Trainer:
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1
         u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
-        state.t, state.n_avg, penalty_sum, n_bound, last_lr = loop(
+        state.t, state.n_avg, penalty_sum = loop(
             data, X.shape[1], Y, sw, order, starts, b, state.theta, state.opt_state, lrs,
             self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
             float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
             float(self.optimizer.decoupled_decay), sq, safe, bool(self.optimizer.linear),
             cumulative, u, q, mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
         )  # fmt: skip
-        return penalty_sum, n_bound, last_lr
+        return penalty_sum
