@@ -184,6 +184,10 @@ class Trainer:
         """A fresh ``TrainState`` starting from ``theta``."""
         return TrainState(theta, self.optimizer.init(theta), self.average_start > 0)
 
+    def objective(self, mean_loss, weights):
+        """Training objective: ``mean_loss`` (taken at ``weights``) plus ``alpha * R(coef)``."""
+        return mean_loss + self.penalty.value(weights[:, :-1])
+
     def _safe_rows(self, X, n):
         """``c * ||x~_i||^2`` per row when ``safe_steps`` applies, else None.
 
