@@ -3,9 +3,11 @@
 The data flow is one way: validate parameters and data -> encode the target as
 an ``(n, K)`` matrix -> resolve names into loss / optimizer / schedule objects
 -> run epochs through ``Trainer.run_epoch`` -> let the ``Monitor`` decide ->
-store the ``TrainState`` and the curves. Training always works on a copy of the
-state and stores it only on success, so a failed ``fit`` or ``partial_fit``
-leaves the estimator as it was.
+publish the ``TrainState`` and the curves. Training works on a copy of the
+state, and every fitted attribute is published in one step at the end
+(``_publish``); ``_transaction`` puts back whatever validation set on the
+estimator before a call that does not complete, so a failed ``fit`` or
+``partial_fit`` (even by ``KeyboardInterrupt``) leaves the estimator as it was.
 """
 
 import copy
@@ -49,21 +51,18 @@ def auto_batch_size(n_samples):
     return int(np.clip(n_samples // 16, 16, 256))
 
 
-_FITTED = (
-    "coef_",
-    "intercept_",
-    "n_iter_",
-    "t_",
-    "loss_curve_",
-    "learning_rate_curve_",
-    "validation_score_curve_",
-    "best_epoch_",
-    "_state",
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_seed",
-)
+# Fitted state that is not a public attribute (those end in "_"): the
+# training state, the stream's shuffling seed and the regressor's output shape.
+_PRIVATE_FITTED = ("_state", "_seed", "_single_output")
+
+
+def _fitted_names(estimator):
+    """The names of the fitted attributes ``estimator`` holds now (derived, not listed)."""
+    return [
+        name
+        for name in vars(estimator)
+        if (name.endswith("_") and not name.startswith("_")) or name in _PRIVATE_FITTED
+    ]
 
 
 def _seed(random_state):
@@ -147,6 +146,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "engine": [StrOptions({"auto", "numpy", "numba"})],
+        "safe_steps": ["boolean"],
+        "init": [StrOptions({"baseline", "zero"})],
     }
 
     def __init__(
@@ -176,6 +177,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         verbose,
         epsilon,
         engine,
+        safe_steps,
+        init,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -201,6 +204,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         self.verbose = verbose
         self.epsilon = epsilon
         self.engine = engine
+        self.safe_steps = safe_steps
+        self.init = init
 
     # --- hooks for the subclasses ----------------------------------------------
 
@@ -330,46 +335,147 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             engine=self.engine,
             verbose=self.verbose,
             streaming=streaming,
+            safe_steps=self.safe_steps,
         )
 
-    def _initial_theta(self, n_features, Y, sw, loss, *, baseline):
-        """Zeros, or the current weights with ``warm_start``.
+    def _initial_theta(self, n_features, Y, sw, loss, *, warm, coef_init=None,
+                       intercept_init=None):  # fmt: skip
+        """The weights a run starts from.
 
-        With ``baseline`` (``fit`` only), the intercept starts at the loss's
-        best constant prediction: scale-free optimizers such as Adam move each
-        weight by about ``learning_rate`` per step, and would otherwise spend
-        most of their steps walking the intercept to the mean of ``y``.
+        ``coef_init`` / ``intercept_init`` if given, else the current weights
+        with ``warm`` (the intercept 0 when ``fit_intercept`` is now off), else
+        the ``init`` rule: all zeros, or (``'baseline'``) the intercept at the
+        loss's best constant on these rows, so that a scale-free rule such as
+        Adam, which moves each weight by about ``learning_rate`` a step, does
+        not spend its steps walking the intercept to the mean of ``y``.
         """
         n_outputs = Y.shape[1]
         theta = np.zeros((n_outputs, n_features + 1), dtype=Y.dtype)
-        if self.warm_start and hasattr(self, "coef_"):
+        if coef_init is not None or intercept_init is not None:
+            if coef_init is not None:
+                theta[:, :-1] = self._check_init("coef_init", coef_init, (n_outputs, n_features))
+            if intercept_init is not None and self.fit_intercept:
+                theta[:, -1] = self._check_init("intercept_init", intercept_init, (n_outputs,))
+        elif warm:
             theta[:, :-1] = np.reshape(self._dense_coef(), (n_outputs, n_features))
-            theta[:, -1] = self.intercept_
-        elif baseline and self.fit_intercept:
+            if self.fit_intercept:
+                theta[:, -1] = self.intercept_
+        elif self.init == "baseline" and self.fit_intercept:
             theta[:, -1] = loss.baseline(Y, sw)
         return theta
 
+    def _check_init(self, name, value, shape):
+        """``coef_init`` / ``intercept_init`` as an array of ``shape``, or a ValueError.
+
+        Accepted in the engine's shape, in the public attribute's, and with a
+        single output also flat (as scikit-learn's SGD takes them).
+        """
+        public = self._coef_attributes(np.zeros((shape[0], shape[-1] + 1)))
+        allowed = {shape, np.shape(public["coef_" if name == "coef_init" else "intercept_"])}
+        if shape[0] == 1:
+            allowed.add(shape[1:])
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
+        if value.shape not in allowed:
+            raise ValueError(
+                f"{name} has shape {value.shape}; expected "
+                f"{' or '.join(str(a) for a in sorted(allowed, key=len))}."
+            )
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return np.reshape(value, shape)
+
+    def _check_warm_target(self, before, theta_shape):
+        """Raise if the target of a warm start no longer fits the stored model."""
+        coef_shape = np.shape(self._coef_attributes(np.zeros(theta_shape))["coef_"])
+        classes = before.get("classes_")
+        if classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start=True but y has the classes {self.classes_.tolist()!r}, not "
+                f"the fitted model's {classes.tolist()!r}. Set warm_start=False to fit "
+                "a new model."
+            )
+        if coef_shape != np.shape(before["coef_"]):
+            raise ValueError(
+                f"warm_start=True but y gives coefficients of shape {coef_shape}, not the "
+                f"fitted model's {np.shape(before['coef_'])} (another number of outputs). "
+                "Set warm_start=False to fit a new model."
+            )
+
     # --- training ------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight):
+    def _transaction(self, work, *args):
+        """Run ``work(*args)``, which returns the fitted attributes, then publish them.
+
+        Validation sets ``n_features_in_``, ``feature_names_in_``, ``classes_``
+        on the estimator as it goes; if the call does not complete (any
+        exception, ``KeyboardInterrupt`` included), the estimator's ``__dict__``
+        is put back exactly as it was, so nothing is half-updated.
+        """
+        before = dict(self.__dict__)
+        try:
+            fitted, reset, after = work(before, *args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        self._publish(fitted, reset)
+        after()
+        return self
+
+    def _publish(self, fitted, reset):
+        """Write every fitted attribute in one step.
+
+        ``fitted`` holds the trained ones; those that validation set on the
+        estimator (``n_features_in_``, ``classes_``...) are already there.
+        With ``reset`` (a new model), fitted attributes of an earlier model
+        that this one does not have are dropped.
+        """
+        if reset:
+            for name in _fitted_names(self):
+                if name not in fitted and name not in self._validated:
+                    del self.__dict__[name]
+        curves = ("loss_curve_", "learning_rate_curve_", "validation_score_curve_")
+        if not reset:  # a stream's curves grow in place: O(1) per call
+            for name in curves:
+                getattr(self, name).extend(fitted.pop(name))
+        self.__dict__.update(fitted)
+
+    # What validation sets on the estimator (kept by ``_publish``).
+    _validated = ("n_features_in_", "feature_names_in_", "classes_", "_single_output")
+
+    def _fit(self, before, X, y, coef_init, intercept_init, sample_weight):
         self._check_params()
-        warm = self.warm_start and hasattr(self, "_state")
+        warm = self.warm_start and "_state" in before and coef_init is None
         X, y, sample_weight = self._check_data(X, y, sample_weight, reset=not warm)
         Y, sw = self._encode_target(y, sample_weight, X.dtype, first=True, partial=False)
+        if warm:
+            self._check_warm_target(before, (Y.shape[1], X.shape[1] + 1))
         loss = self._make_loss()
         trainer = self._trainer(loss, X.shape[0])
         seed = _seed(self.random_state)
 
         if self.early_stopping:
             train, val = self._validation_split(X.shape[0], y, seed)
+            if not self.shuffle:  # train the kept rows in the data's order
+                train = np.sort(train)
             X_val, Y_val, sw_val = X[val], Y[val], sw[val]
             validation = (X_val, Y_val, y[val], sw_val, self._scorer())
             X, Y, y, sw = X[train], Y[train], y[train], sw[train]
-            if not sw.sum() > 0:
-                raise ValueError("The training part of the early-stopping split has zero weight.")
+            for part, weights in (("training", sw), ("validation", sw_val)):
+                if not weights.sum() > 0:
+                    raise ValueError(
+                        f"The {part} part of the early-stopping split has zero total "
+                        "sample_weight: give its rows weight, or change "
+                        "validation_fraction or random_state."
+                    )
 
         rng = np.random.default_rng(seed)
-        state = trainer.init_state(self._initial_theta(X.shape[1], Y, sw, loss, baseline=True))
+        theta = self._initial_theta(X.shape[1], Y, sw, loss, warm=warm, coef_init=coef_init,
+                                    intercept_init=intercept_init)  # fmt: skip
+        state = trainer.init_state(theta)
         steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
         monitor = Monitor(
             self.tol,
@@ -383,14 +489,15 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
+        n_bound = 0
         for _ in range(self.max_iter):
             tic = time.perf_counter()
             progress = callbacks.epoch_begin(
                 state, -(-X.shape[0] // trainer.batch_size_for(len(sw)))
             )
-            mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng, progress)
+            objective, lr, bound = trainer.run_epoch(state, X, Y, sw, rng, progress)
+            n_bound += bound
             weights = state.weights
-            objective = trainer.objective(mean_loss, weights)
             curves["loss_curve_"].append(objective)
             curves["learning_rate_curve_"].append(lr)
             monitored = objective
@@ -420,7 +527,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 "convergence criterion (tol, n_iter_no_change) was met; consider "
                 "increasing max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         if stopped and monitor.stopped_short:
             warnings.warn(
@@ -433,19 +540,25 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
+        trainer.check_final(state, X, Y, sw)
+        self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
-        self._store(state, curves, seed, best_epoch=monitor.best_epoch, append=False)
-        callbacks.finish()
-        return self
+        fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
+        return fitted, True, callbacks.finish
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent over ``max_iter`` epochs at most.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        coef_init : array-like of shape (n_outputs, n_features), default=None
+            The coefficients to start from (as scikit-learn's SGD takes them),
+            instead of ``init`` and ``warm_start``.
+        intercept_init : array-like of shape (n_outputs,), default=None
+            The intercept to start from.
         sample_weight : array-like of shape (n_samples,), default=None
             Each batch's gradient is the ``sample_weight``-weighted mean of the
             per-sample gradients.
@@ -454,18 +567,21 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         -------
         self : object
         """
-        try:
-            return self._fit(X, y, sample_weight)
-        except Exception:
-            if not self.warm_start:
-                for name in _FITTED:
-                    self.__dict__.pop(name, None)
-            raise
+        return self._transaction(self._fit, X, y, coef_init, intercept_init, sample_weight)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        first = not hasattr(self, "_state")
-        if first:
-            self._check_params()
+        """``partial_fit`` of both estimators: one epoch, published in one step."""
+        return self._transaction(self._partial_epoch, X, y, sample_weight, classes)
+
+    def _partial_epoch(self, before, X, y, sample_weight, classes):
+        self._check_params()
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping=True is not supported by partial_fit, which runs one "
+                "epoch without a validation split (as in scikit-learn's SGD): set "
+                "early_stopping=False, or use fit."
+            )
+        first = "_state" not in before
         X, y, sample_weight = self._check_data(X, y, sample_weight, reset=first)
         Y, sw = self._encode_target(
             y, sample_weight, X.dtype, first=first, partial=True, classes=classes
@@ -474,41 +590,67 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         trainer = self._trainer(loss, X.shape[0], streaming=True)
         if first:
             seed = _seed(self.random_state)
-            # Streaming starts from zero, as scikit-learn's SGD does: the first
-            # chunk says little about the baseline of the whole stream.
-            theta = self._initial_theta(X.shape[1], Y, sw, loss, baseline=False)
+            theta = self._initial_theta(X.shape[1], Y, sw, loss, warm=False)
             state = trainer.init_state(theta)
         else:
-            seed, state = self._seed, self._state.copy()
+            seed, state = before["_seed"], before["_state"].copy()
+            self._check_stream(state, trainer)
         # One generator per call, from the stored seed and the call's position:
         # pickling between calls then changes nothing.
         rng = np.random.default_rng([seed, state.epoch])
         tic = time.perf_counter()
-        mean_loss, lr = trainer.run_epoch(state, X, Y, sw, rng)
-        curves = {
-            "loss_curve_": [trainer.objective(mean_loss, state.weights)],
-            "learning_rate_curve_": [lr],
-            "validation_score_curve_": [],
-        }
-        self._store(state, curves, seed, best_epoch=None, append=not first)
+        objective, lr, n_bound = trainer.run_epoch(state, X, Y, sw, rng)
+        trainer.check_final(state, X, Y, sw)
+        self._warn_safe_steps(n_bound, len(sw))
+        curves = {"loss_curve_": [objective], "learning_rate_curve_": [lr],
+                  "validation_score_curve_": []}  # fmt: skip
         if self.verbose:
             self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
-        return self
+        return self._fitted(state, curves, seed, best_epoch=None), first, lambda: None
 
-    def _store(self, state, curves, seed, *, best_epoch, append):
-        """Publish a successful run: state, shuffling seed, fitted attributes and curves."""
-        self._state = state
-        self._seed = seed
-        for name, value in self._coef_attributes(state.weights.copy()).items():
-            setattr(self, name, value)
-        self.n_iter_ = state.epoch
-        self.t_ = state.t
-        for name, values in curves.items():
-            if append:  # in place: a long stream stays O(1) per call
-                getattr(self, name).extend(values)
-            else:
-                setattr(self, name, values)
-        self.best_epoch_ = best_epoch
+    def _check_stream(self, state, trainer):
+        """Refuse, before any step, parameter changes a running stream cannot take."""
+        optimizer = type(trainer.optimizer).__name__
+        changed = None
+        if len(state.opt_state) != len(trainer.optimizer.slots) or state.optimizer != optimizer:
+            changed = f"optimizer (the stream's state belongs to {state.optimizer})"
+        elif state.average != self.average:
+            changed = f"average (the stream was trained with average={state.average!r})"
+        elif state.fit_intercept != self.fit_intercept:
+            changed = f"fit_intercept (the stream was trained with {state.fit_intercept})"
+        if changed:
+            raise ValueError(
+                f"partial_fit cannot continue this stream after a change of {changed}. "
+                "Set the parameter back, or start a new model with fit (or a fresh "
+                "estimator)."
+            )
+
+    def _warn_safe_steps(self, n_bound, n_steps):
+        """Say once per call that ``safe_steps`` took smaller steps than asked."""
+        if n_bound:
+            warnings.warn(
+                f"safe_steps bound {n_bound} of {n_steps} steps to the curvature of "
+                f"their row: learning_rate={self.learning_rate} would overshoot those "
+                "rows. Scale the features, lower learning_rate, or set "
+                "safe_steps=False to take every step as given.",
+                UserWarning,
+                stacklevel=6,
+            )
+
+    def _fitted(self, state, curves, seed, *, best_epoch):
+        """The fitted attributes of a successful run, to be published in one step."""
+        # What a later partial_fit must not change (``_check_stream``).
+        state.optimizer = type(resolve_optimizer(self.optimizer)).__name__
+        state.average, state.fit_intercept = self.average, self.fit_intercept
+        return {
+            "_state": state,
+            "_seed": seed,
+            **self._coef_attributes(state.weights.copy()),
+            "n_iter_": state.epoch,
+            "t_": state.t,
+            **curves,
+            "best_epoch_": best_epoch,
+        }
 
     def _coef_attributes(self, weights):
         """``coef_`` and ``intercept_`` as the public attributes hold them."""

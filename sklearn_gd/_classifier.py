@@ -145,6 +145,24 @@ class GDClassifier(ClassifierMixin, BaseGD):
     epsilon : float, default=0.1
         Unused by the classification losses; kept for symmetry with
         ``GDRegressor``.
+    safe_steps : bool, default=True
+        Only with ``batch_size=1`` and a rule that is not scale-free ('sgd',
+        'momentum', 'nesterov'): bound each step by the curvature of its own
+        row, ``1 / (c * ||x~||^2)`` (normalised LMS), so that one large row
+        cannot blow the weights up. A warning says when it binds, and
+        ``learning_rate_curve_`` shows the steps actually taken. Set it to False
+        to take ``learning_rate`` exactly as given. No effect otherwise.
+    init : {'baseline', 'zero'}, default='zero'
+        Where a cold start begins (``fit`` without ``warm_start``, and the first
+        ``partial_fit``): 'baseline' puts the intercept at the loss's best
+        constant on the rows of that call (weighted mean, median, log-odds...)
+        and the coefficients at 0; 'zero' starts everything at 0, the textbook
+        start and scikit-learn SGD's. 'zero' is the default here: ``fit`` reached
+        the same objective and 5-fold accuracy either way on standardized breast
+        cancer, wine and digits, while a stream whose first chunk is not
+        representative (these datasets in their stored order, chunks of 32) took
+        its log-odds as the start and scored 0.62 / 0.33 after one pass against
+        0.95 / 0.90 from zero.
     class_weight : dict, 'balanced' or None, default=None
         Weights per class, multiplied into ``sample_weight``. 'balanced' uses
         ``n_samples / (n_classes * bincount(y))`` and is available in ``fit``
@@ -217,6 +235,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         verbose=0,
         epsilon=0.1,
         engine="auto",
+        safe_steps=True,
+        init="zero",
         class_weight=None,
     ):
         super().__init__(
@@ -244,6 +264,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
             verbose=verbose,
             epsilon=epsilon,
             engine=engine,
+            safe_steps=safe_steps,
+            init=init,
         )
         self.class_weight = class_weight
 
@@ -365,7 +387,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     # --- public methods -------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent over ``max_iter`` epochs at most.
 
         Parameters
@@ -373,6 +395,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Class labels of any type.
+        coef_init : array-like of shape (n_outputs, n_features), default=None
+            The coefficients to start from, instead of ``init`` and
+            ``warm_start`` (``n_outputs`` is 1 for two classes, else the number
+            of classes).
+        intercept_init : array-like of shape (n_outputs,), default=None
+            The intercept to start from.
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplied by ``class_weight``.
 
@@ -380,7 +408,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         -------
         self : object
         """
-        return super().fit(X, y, sample_weight)
+        return super().fit(X, y, coef_init, intercept_init, sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current state.

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _seed
 from ._classifier import GDClassifier
 from ._compat import Interval, StrOptions
-from ._engine import DivergenceError, bound_factor
+from ._engine import DivergenceError
 from ._regressor import GDRegressor
 from ._stopping import Monitor
 from .penalties import soft_threshold
@@ -128,14 +128,14 @@ class _Grid:
         return np.where((self.n_avg > 0)[:, None, None], self.avg, self.theta)
 
 
-def _step(grid, trainer, Xb, Yb, scale, live, lr, bound, fold_rows=None):
+def _step(grid, trainer, Xb, Yb, scale, live, lr, fold_rows=None):
     """One batch for every active model; mirrors ``Trainer._numpy_loop``'s step.
 
     ``scale`` (rows, models) holds each model's weight of the batch's rows (0 off
     its training fold) over its normaliser ``|B_train| * mean(sw_train)``;
     ``live`` says which models step (None: all; a batch without training
     weight is skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step
-    sizes, ``bound`` their step-bound data (or None) and ``fold_rows``, on the
+    sizes, and ``fold_rows``, on the
     full batch, each fold's training rows. Returns the raw predictions, (rows,
     models * K).
     """
@@ -178,13 +178,6 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, bound, fold_rows=None):
         norm = np.sqrt(np.einsum("akd,akd->a", grad, grad))
         over = norm > trainer.clip_norm
         grad[over] *= (trainer.clip_norm / norm[over])[:, None, None]
-    if bound is not None:
-        sq, lam, curvature, reference, n_rows, n_train = bound
-        m = (scale.T * sq).sum(axis=1)
-        lr = lr * np.array([
-            bound_factor(m[a], n_rows[a], n_train[a], lam[a], curvature, reference[a])
-            for a in range(A)
-        ])  # fmt: skip
     idx = slice(None) if live is None else np.flatnonzero(live)
     sub = _Grid.__new__(_Grid)
     sub.theta, sub.opt_state = theta[idx], tuple(s[idx] for s in grid.opt_state)
@@ -405,18 +398,10 @@ class _BaseGDCV(BaseEstimator):
 
         K, D = Y.shape[1], X.shape[1] + 1
         theta = np.zeros((M, K, D), dtype=Y.dtype)
-        bound = None
         for m, (g, f) in enumerate(models):
             train = folds[f][0]
             theta[m] = estimators[g]._initial_theta(X.shape[1], Y[train], W[f, train], loss,
-                                                    baseline=True)  # fmt: skip
-        bounds = [trainers[g]._step_bound(X[folds[f][0]], W[f, folds[f][0]]) for g, f in models]
-        if bounds[0] is not None:
-            sq = np.zeros((M, n))
-            for m, (_, f) in enumerate(models):
-                sq[m, folds[f][0]] = bounds[m][0]
-            bound = [sq, np.array([bd[1] for bd in bounds]), bounds[0][2],
-                     np.array([bd[3] for bd in bounds])]  # fmt: skip
+                                                    warm=False)  # fmt: skip
         state = _Grid(
             theta,
             trainer.optimizer.init(theta),
@@ -443,11 +428,9 @@ class _BaseGDCV(BaseEstimator):
             # The epoch's rows in their batch order, gathered once: each batch is a slice.
             # Per fold, not per model: the models of a fold share its weights.
             Xo, Yo, Wo, member_o = X, Y, W, member
-            sq_o = None if bound is None else bound[0]
             if not full and self.shuffle:
                 rng.shuffle(order)
                 Xo, Yo, Wo, member_o = X[order], Y[order], W[:, order], member[:, order]
-                sq_o = None if bound is None else bound[0][:, order]
             starts = np.arange(0, n, rows_per_batch)
             count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
             live = (np.add.reduceat(Wo, starts, axis=1) > 0)[state.fold]  # (models, batches)
@@ -472,15 +455,10 @@ class _BaseGDCV(BaseEstimator):
                     if not all_live[j] and not live[:, j].any():
                         continue
                     rows = slice(lo, lo + rows_per_batch)
-                    bd = None
-                    if bound is not None:
-                        sub = state.models
-                        bd = (sq_o[sub, rows], bound[1][sub], bound[2], bound[3][sub],
-                              count[state.fold, j], n_train[state.fold])  # fmt: skip
                     raws[rows] = _step(state, trainer, Xo[rows], Yo[rows],
                                        scale[rows][:, state.fold],
                                        None if all_live[j] else live[:, j],
-                                       lrs[:, j], bd, fold_rows)  # fmt: skip
+                                       lrs[:, j], fold_rows)  # fmt: skip
                 objective = self._objectives(state, trainers, models, Yo, Wo, raws)
             finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
             for s in state.opt_state:

@@ -24,6 +24,7 @@ from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
 from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
 from .optimizers import clip_by_global_norm
+from .penalties import cumulative_l1
 
 # With engine='auto', epochs (or streams) of at least this many steps run compiled.
 AUTO_COMPILE_STEPS = 2_000
@@ -51,6 +52,10 @@ class TrainState:
         Running average of ``theta`` (with ``average``).
     n_avg : int
         Number of iterates in ``avg``.
+    weight_sum, rows_seen : float, int
+        Sample weight and rows seen by a stream (``partial_fit``); their ratio
+        normalises its gradients, so that a row's weight counts the same across
+        calls as within one.
     """
 
     def __init__(self, theta, opt_state, average):
@@ -61,6 +66,13 @@ class TrainState:
         self.lr_scale = 1.0
         self.avg = np.zeros_like(theta) if average else None
         self.n_avg = 0
+        # The stream's normaliser: weight and rows seen over all partial_fit calls.
+        self.weight_sum = 0.0
+        self.rows_seen = 0
+        self.l1 = None
+        # The parameters it was trained with that a stream cannot change
+        # (set by the estimator when it publishes the state).
+        self.optimizer = self.average = self.fit_intercept = None
 
     def copy(self):
         new = object.__new__(TrainState)
@@ -68,7 +80,17 @@ class TrainState:
         new.theta = self.theta.copy()
         new.opt_state = tuple(s.copy() for s in self.opt_state)
         new.avg = None if self.avg is None else self.avg.copy()
+        if self.l1 is not None:
+            new.l1 = (self.l1[0].copy(), self.l1[1].copy())
         return new
+
+    def l1_penalty(self, theta):
+        """The cumulative L1 penalty ``(u, q)`` of one-row steps (Tsuruoka et al.
+        2009), made on first use: ``u`` the penalty each weight could have
+        received so far, ``q`` the penalty it did receive."""
+        if self.l1 is None:
+            self.l1 = (np.zeros_like(theta), np.zeros_like(theta))
+        return self.l1
 
     @property
     def weights(self):
@@ -76,44 +98,17 @@ class TrainState:
         return self.avg if self.n_avg else self.theta
 
 
-def _largest_eigenvalue(X, sw, fit_intercept, n_iter=20, max_rows=1000):
-    """Power-iteration estimate of ``lambda_max(X~^T W X~ / sum(W))`` on a row subsample.
+def bound_factor(lr, row_curvature, total):
+    """``safe_steps``: the factor that keeps a one-row step within ``1 / L_i``.
 
-    ``X~`` is ``X`` with a column of ones when fitting an intercept. Rows are
-    taken evenly spaced, so the estimate is deterministic.
+    ``row_curvature`` is ``c * ||x~_i||^2 * sw_i`` (``c`` the loss's curvature)
+    and ``total`` the step's normaliser, so ``L_i = row_curvature / total`` and
+    the step taken is ``min(lr, 1 / L_i)`` (normalised LMS: it never overshoots
+    the row's own minimiser). Shared by the NumPy loop and the compiled loop.
     """
-    n = X.shape[0]
-    rows = np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.intp))
-    Xs, ws = X[rows], sw[rows].astype(np.float64)
-    if ws.sum() <= 0:
-        return 0.0
-    ws = ws / ws.sum()
-    v = np.ones(X.shape[1] + 1)
-    if not fit_intercept:
-        v[-1] = 0.0
-    lam = 0.0
-    for _ in range(n_iter):
-        u = safe_sparse_dot(Xs, v[:-1], dense_output=True) + v[-1]
-        wu = ws * u
-        Av = np.empty_like(v)
-        Av[:-1] = safe_sparse_dot(wu, Xs, dense_output=True)
-        Av[-1] = wu.sum() if fit_intercept else 0.0
-        lam = float(np.linalg.norm(Av))
-        if lam == 0.0 or not np.isfinite(lam):
-            break
-        v = Av / lam
-    return lam
-
-
-def bound_factor(m, nb, n, lam, curvature, reference):
-    """How much to scale a step so that it stays within ``1 / L_B`` (see ``_step_bound``).
-
-    ``m`` is the batch's weighted mean of ``||x~_i||^2``, ``nb`` its rows out of
-    ``n``. Shared by the NumPy loop and the compiled loop.
-    """
-    spread = lam if nb == n else min(m, lam + m / nb)
-    bound = curvature * spread * reference
-    return 1.0 if bound <= 1.0 else 1.0 / bound  # an all-zero batch has no curvature
+    if lr * row_curvature <= total:  # also a row of zeros: no curvature, no bound
+        return 1.0
+    return total / (lr * row_curvature)
 
 
 class Trainer:
@@ -140,7 +135,10 @@ class Trainer:
     verbose : int
         2 or more prints the running loss about ten times an epoch.
     streaming : bool
-        Training by ``partial_fit``: steps accumulate over calls.
+        Training by ``partial_fit``: steps accumulate over calls, and the
+        gradients are normalised by the mean weight of the whole stream.
+    safe_steps : bool
+        Bound each one-row step by the row's curvature (see ``bound_factor``).
     """
 
     def __init__(
@@ -160,6 +158,7 @@ class Trainer:
         engine="auto",
         verbose=0,
         streaming=False,
+        safe_steps=False,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -176,7 +175,8 @@ class Trainer:
         self.engine = engine
         self.verbose = verbose
         self.streaming = streaming
-        self._bound = None  # (X, sw, bound): the step bound depends on the data only
+        self.safe_steps = safe_steps
+        self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._order = None  # the last epoch's row order, shuffled again for the next
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
 
@@ -185,48 +185,33 @@ class Trainer:
         return TrainState(theta, self.optimizer.init(theta), self.average_start > 0)
 
     def objective(self, mean_loss, weights):
-        """Training objective: mean loss plus ``alpha * R(coef)``."""
+        """Training objective: ``mean_loss`` (taken at ``weights``) plus ``alpha * R(coef)``."""
         return mean_loss + self.penalty.value(weights[:, :-1])
 
-    def _step_bound(self, X, sw):
-        """Per-row squared norms and a curvature estimate for the step bound.
+    def _safe_rows(self, X, n):
+        """``c * ||x~_i||^2`` per row when ``safe_steps`` applies, else None.
 
-        Rules that are not scale-free (SGD, momentum) diverge when the step
-        exceeds 2 / L, where L bounds the curvature of the batch objective.
-        For a batch B, ``L <= c * min(m_B, lambda + m_B / |B|)`` with ``c`` the
-        loss's curvature, ``m_B`` the weighted mean of ``||x~_i||^2`` over B and
-        ``lambda`` the largest eigenvalue of the full weighted Gram matrix. For
-        a single sample this is exact (normalised LMS: one step never
-        overshoots the sample's own minimiser); for the full batch it is the
-        classic ``1 / L`` step (``lambda`` alone when the batch is all the
-        rows, so weights and repeated rows get the same step). ``m_B`` is
-        weighted as the gradient is.
-
-        Where ``1 / L_B`` is below the schedule's reference step (the larger of
-        ``learning_rate`` and its first step), the whole schedule is scaled by
-        their ratio, so a decaying schedule keeps decaying. Returns None when
-        no bound applies.
+        It applies to one-row batches of rules that are not scale-free, on a
+        loss whose curvature is bounded by ``c``. A row whose norm overflows
+        would get a zero step and train nothing: that is an error in ``X``.
         """
-        if self.optimizer.scale_free or not self.loss.curvature:
+        if not (
+            self.safe_steps
+            and self.batch_size_for(n) == 1
+            and not self.optimizer.scale_free
+            and self.loss.curvature
+        ):
             return None
-        sq = row_norms(X, squared=True) + float(self.fit_intercept)
-        if self.optimizer.slots:
-            # Momentum carries past gradients into later steps, so a bound that
-            # varies from batch to batch lets a large row's velocity land with
-            # the step of a small one: bound the whole epoch by its largest row.
-            sq = np.full_like(sq, sq[sw > 0].max())
-        first = self.schedule.rates(self.learning_rate, np.array([1]), np.zeros(1), self.context)
-        reference = max(self.learning_rate, float(first[0]))
-        n = X.shape[0]
-        # One-row batches are bounded by their own norm alone (m_B < lambda + m_B).
-        one_row = self.batch_size_for(n) == 1 and n > 1
-        if one_row:
-            lam = np.inf
-        elif n == 1:  # a one-row call (partial_fit): the Gram matrix's one eigenvalue, exactly
-            lam = float(sq[0])
-        else:
-            lam = _largest_eigenvalue(X, sw, self.fit_intercept)
-        return sq, lam, self.loss.curvature, reference
+        if self._rows is None or self._rows[0] is not X:
+            with np.errstate(over="ignore", invalid="ignore"):
+                sq = row_norms(X, squared=True) + float(self.fit_intercept)
+            if not np.isfinite(sq).all():
+                raise ValueError(
+                    "X has rows whose squared norm overflows float64 (the input is too "
+                    "large to train on); scale the features, e.g. with StandardScaler."
+                )
+            self._rows = (X, sq * self.loss.curvature)
+        return self._rows[1]
 
     def batch_size_for(self, n_samples):
         """Rows per batch on data of ``n_samples`` rows."""
@@ -235,10 +220,13 @@ class Trainer:
     def run_epoch(self, state, X, Y, sw, rng, progress=None):
         """One pass over ``(X, Y, sw)`` in batches, updating ``state`` in place.
 
-        Returns the sample-weighted mean loss over the epoch (each batch's loss
-        at the weights it was evaluated with, as scikit-learn's SGD reports it)
-        and the step size of the epoch's last step. Raises ``DivergenceError``
-        when the weights or the loss stop being finite.
+        Returns the epoch's objective, the sample-weighted mean over the
+        batches of ``loss + alpha * R`` with both terms taken at the weights
+        each batch stepped from (for the full batch, exactly the objective at
+        the epoch's starting weights), the step size actually taken at the
+        epoch's last step, and the number of steps ``safe_steps`` bounded.
+        Raises ``DivergenceError`` when the weights, the objective or the
+        optimizer state stop being finite.
 
         ``progress``, if given, splits the batches into ``progress.segments``
         consecutive runs and has its ``begin()`` and ``end()`` called around
@@ -246,6 +234,7 @@ class Trainer:
         """
         n = X.shape[0]
         b = self.batch_size_for(n)
+        sq = self._safe_rows(X, n)
         # One batch covers every row whatever the order: do not shuffle (or copy) X.
         order = None
         if self.shuffle and b < n:
@@ -270,35 +259,87 @@ class Trainer:
         positions = state.epoch + starts / b / -(-n // b)
         lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
-        if self._bound is None or self._bound[0] is not X or self._bound[1] is not sw:
-            self._bound = (X, sw, self._step_bound(X, sw))
-        bound = self._bound[2]
-        mean_weight = float(sw.sum()) / n
+        weight_sum = float(sw.sum())
+        if self.streaming:
+            # The stream's mean weight, this call's rows included: a weight that
+            # is constant within a call then still counts against other calls.
+            state.weight_sum += weight_sum
+            state.rows_seen += n
+            mean_weight = state.weight_sum / state.rows_seen
+        else:
+            mean_weight = weight_sum / n
         if self.average_per_epoch:
             state.n_avg = 0
         loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
         segments = progress.segments if progress else 1
         edges = [len(starts) * i // segments for i in range(segments + 1)]
+        penalty_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for lo, hi in zip(edges[:-1], edges[1:], strict=True):
                 if progress:
                     progress.begin()
-                loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi], bound, mean_weight,
-                     raws)  # fmt: skip
+                if hi > lo:
+                    penalty_sum += loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi],
+                                        sq, mean_weight, raws)  # fmt: skip
                 if progress:
                     progress.end()
-            mean_loss = self._loss_sum(Y, sw, raws) / sw.sum()
+            objective = (self._loss_sum(Y, sw, raws) + penalty_sum) / weight_sum
+        n_bound, last_lr = self._steps_taken(lrs, starts, order, sw, sq, mean_weight)
         state.epoch += 1
         # An infinite optimizer slot (Adam's second moment of a gradient that
-        # overflowed) freezes the weights silently: that is divergence too.
-        finite = np.isfinite(mean_loss) and np.isfinite(state.theta).all()
+        # overflowed) freezes the weights silently: that is divergence too. So
+        # is a finite weight whose objective is not (the loss of 6e151 * x).
+        finite = np.isfinite(objective) and np.isfinite(state.theta).all()
         if not (finite and all(np.isfinite(s).all() for s in state.opt_state)):
-            raise DivergenceError(
-                f"Training diverged in epoch {state.epoch}: the loss, the weights or "
-                "the optimizer state became non-finite. Use a smaller learning_rate, "
-                "scale the features (e.g. StandardScaler), or set clip_norm."
+            raise DivergenceError(self._divergence_message(state.epoch, X))
+        return objective, last_lr, n_bound
+
+    def check_final(self, state, X, Y, sw):
+        """Raise ``DivergenceError`` unless the objective at the weights a call ends
+        with is finite: a last step can leave finite weights (6e151) whose loss is not.
+
+        One pass over the rows, once per ``fit`` or ``partial_fit`` call.
+        """
+        weights = state.weights
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = safe_sparse_dot(X, weights[:, :-1].T, dense_output=True) + weights[:, -1]
+            value = self._loss_sum(Y, sw, raw) / float(sw.sum())
+            value += self.penalty.value(weights[:, :-1])
+        if not np.isfinite(value):
+            raise DivergenceError(self._divergence_message(state.epoch, X))
+
+    def _steps_taken(self, lrs, starts, order, sw, sq, mean_weight):
+        """How many of the epoch's steps ``safe_steps`` bounded, and the last step taken.
+
+        Counted here, vectorised, from what the loops bound by (one-row batches:
+        ``total`` is ``mean_weight``), rather than by a counter in the loops.
+        """
+        if not len(lrs):
+            return 0, float(self.learning_rate)
+        if sq is None:
+            return 0, float(lrs[-1])
+        rows = starts if order is None else order[starts]
+        curvature = sw[rows] * sq[rows]
+        n_bound = int(np.count_nonzero(lrs * curvature > mean_weight))
+        last = float(lrs[-1])
+        return n_bound, last * bound_factor(last, float(curvature[-1]), mean_weight)
+
+    def _divergence_message(self, epoch, X):
+        """Why training diverged: the input overflowed, or the step was too large."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            overflow = not np.isfinite(row_norms(X, squared=True)).all()
+        if overflow:
+            return (
+                f"Training diverged in epoch {epoch}: the input overflowed (X has rows "
+                "whose squared norm is not finite in float64), not the learning_rate: "
+                "scale the features, e.g. with StandardScaler."
             )
-        return mean_loss, float(lrs[-1]) if len(lrs) else float(self.learning_rate)
+        return (
+            f"Training diverged in epoch {epoch} with learning_rate={self.learning_rate}: "
+            "the objective, the weights or the optimizer state became non-finite. Use a "
+            "smaller learning_rate, scale the features (e.g. StandardScaler), or set "
+            "clip_norm."
+        )
 
     def _loss_sum(self, Y, sw, raws, chunk=1 << 16):
         """``sum(sw * loss(Y, raws))``, in chunks that keep the loss's temporaries small.
@@ -339,14 +380,20 @@ class Trainer:
             return False
         return True
 
-    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
+    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
+        """The batch loop in NumPy; returns ``sum_B sum(sw_B) * alpha * R(w_B)``,
+        the penalty at the weights ``w_B`` each batch stepped from."""
         theta, opt, penalty = state.theta, self.optimizer, self.penalty
         coef = theta[:, :-1]
         grad = np.zeros_like(theta)
         step = np.empty_like(theta)
         decay = opt.decoupled_decay
         dense = not sparse.issparse(X)
+        cumulative = penalty.l1 and b == 1
+        if cumulative:
+            u, q = state.l1_penalty(theta)
         report_every = max(1, len(starts) // 10) if self.verbose >= 2 else 0
+        penalty_sum = 0.0
         for k, start in enumerate(starts):
             if order is None:
                 rows = slice(start, start + b)
@@ -358,25 +405,36 @@ class Trainer:
                 raw += theta[:, -1]
             raws[rows] = raw
             total = len(swb) * mean_weight
+            if penalty.l1 or penalty.l2:
+                penalty_sum += float(swb.sum()) * penalty.value(coef)
             d = self.loss.gradient(Yb, raw)
             d *= (swb / total)[:, None]
             grad[:, :-1] = d.T @ Xb if dense else (Xb.T @ d).T
             if self.fit_intercept:
                 grad[:, -1] = d.sum(axis=0)
-            penalty.add_gradient(grad[:, :-1], coef)
-            clip_by_global_norm(grad, self.clip_norm)
             lr = lrs[k]
-            if bound is not None:
-                sq, lam, curvature, reference = bound
-                m = float(swb @ sq[rows]) / total
-                lr *= bound_factor(m, len(swb), len(sw), lam, curvature, reference)
+            if sq is not None:
+                lr *= bound_factor(lr, float(swb @ sq[rows]), total)
+            # The plain rule's L2 part is the shrink (1 - lr * l2) coef: past
+            # lr * l2 = 1 it would flip the sign, so clamp it at 0 (as
+            # scikit-learn's SGD does), which is stepping from coef = 0.
+            clamp = opt.linear and lr * penalty.l2 > 1.0
+            if clamp:
+                coef[...] = 0.0
+            else:
+                penalty.add_gradient(grad[:, :-1], coef)
+            clip_by_global_norm(grad, self.clip_norm)
             state.t += 1
             if decay:  # decoupled decay first, as AdamW's Algorithm 2, torch and optax
                 coef *= 1.0 - lr * decay
             opt.step(theta, grad, state.opt_state, lr, state.t)
             if penalty.l1:
                 opt.effective_step(state.opt_state, lr, state.t, step)
-                penalty.prox(coef, step[:, :-1])
+                if cumulative:
+                    u += penalty.l1 * step
+                    coef[...], q[:, :-1] = cumulative_l1(coef, u[:, :-1], q[:, :-1])
+                else:
+                    penalty.prox(coef, step[:, :-1])
             if self.average_start and state.t >= self.average_start:
                 state.n_avg += 1
                 state.avg += (theta - state.avg) * (1.0 / state.n_avg)
@@ -386,29 +444,31 @@ class Trainer:
                 loss_sum = self._loss_sum(Y[done], sw[done], raws[done])
                 print(f"   batch {k + 1}/{len(starts)}: running loss "
                       f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
+        return penalty_sum
 
-    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws):
+    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
         is_sparse = sparse.issparse(X)
         data = (X.data, X.indices, X.indptr) if is_sparse else X
         rows = np.arange(X.shape[0]) if order is None else order
-        # No bound: curvature 0 switches it off in the loop (sq is then unused).
-        sq, lam, curvature, reference = bound if bound is not None else (sw, 0.0, 0.0, 1.0)
+        safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta
+        cumulative = bool(self.penalty.l1) and b == 1
+        u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
         args = (
             data, X.shape[1], Y, sw, rows, starts, b, state.theta, state.opt_state, lrs,
             self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
             float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
-            float(self.optimizer.decoupled_decay), sq, float(lam), float(curvature),
-            float(reference), mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
+            float(self.optimizer.decoupled_decay), sq if safe else sw,  # sw: prefetched only
+            safe, bool(self.optimizer.linear),
+            cumulative, u, q, mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
         )  # fmt: skip
         try:
-            state.t, state.n_avg = run_compiled(
+            state.t, state.n_avg, penalty_sum = run_compiled(
                 type(self.loss), type(self.optimizer), is_sparse, args
             )
         except CompileError as exc:  # raised before the loop starts: nothing has changed
             if self.engine == "numba":
                 raise
             warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
-            return self._numpy_loop(
-                state, X, Y, sw, order, starts, b, lrs, bound, mean_weight, raws
-            )
+            return self._numpy_loop(state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws)
+        return penalty_sum

@@ -254,18 +254,51 @@ def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
         for f in range(d):
             theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1)
         theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0)
+
+
+# One-row steps take the L1 part as the cumulative penalty ``(u, q)`` of
+# ``penalties.cumulative_l1`` instead of the prox, in a pass of its own after the
+# step (as in ``Trainer._numpy_loop``): a branch for it inside ``coordinate``
+# made the plain row step 3.5x slower, even where it was never taken (measured).
+@njit(cache=True)
+def cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q):
+    for f in range(d):
+        u[k, f] += l1 * effective_fn({read}, lr, t, hyper)
+        theta[k, f], q[k, f] = cumulative_fn(theta[k, f], u[k, f], q[k, f])
 """
 
 # A step of size ``lr`` on the batch ``order[s:s + nb]``. The penalty's gradient
-# is added and the whole gradient clipped before the update, as in
-# ``Trainer._numpy_loop``.
+# is added (or, for the plain rule past ``lr * l2 = 1``, its shrink clamped at 0)
+# and the whole gradient clipped before the update, as in ``Trainer._numpy_loop``.
+# Returns ``alpha * R`` at the weights the step starts from.
 _BATCH_STEP = """
+# ``alpha * R`` of the coefficients, for the loss curve: a sum, which may be
+# reassociated (vectorised) as NumPy's is.
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def penalty_at(theta, d, l2, l1):
+    s2 = 0.0
+    s1 = 0.0
+    for k in range(theta.shape[0]):
+        for f in range(d):
+            s2 += theta[k, f] * theta[k, f]
+            s1 += abs(theta[k, f])
+    return 0.5 * l2 * s2 + l1 * s1
+
+
 @njit(cache=True, inline="always")
 def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param, total,
-               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf, raws):
+               l2, clip_norm, lr, t, hyper, decay, l1, grad, buf, raws, linear, cumulative,
+               u, q):
+    pen = 0.0
+    if l2 != 0.0 or l1 != 0.0:
+        pen = penalty_at(theta, d, l2, l1)
     batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
                    buf, raws)
-    if l2 != 0.0:
+    if linear and lr * l2 > 1.0:
+        for k in range(theta.shape[0]):
+            for f in range(d):
+                theta[k, f] = 0.0
+    elif l2 != 0.0:
         for k in range(theta.shape[0]):
             for f in range(d):
                 grad[k, f] += l2 * theta[k, f]
@@ -277,7 +310,11 @@ def batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param
         norm = np.sqrt(norm)
         if norm > clip_norm:
             grad *= clip_norm / norm
-    update(theta, grad, slots, lr, t, hyper, d, decay, l1)
+    update(theta, grad, slots, lr, t, hyper, d, decay, 0.0 if cumulative else l1)
+    if cumulative and l1 != 0.0:
+        for k in range(theta.shape[0]):
+            cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q)
+    return pen
 """
 
 # Per-sample steps with an elementwise loss skip ``grad``: each coordinate's
@@ -325,24 +362,33 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
 # row's coordinates of ``A`` change. ``theta[:, :d]`` holds ``v`` and ``avg[:, :d]``
 # holds ``A`` until ``materialize`` writes both out. The rule is still ``rule_fn``:
 # a linear rule (``Optimizer.linear``) steps ``v`` with the gradient over ``scale``.
+# For the loss curve, ``vsq[k]`` follows ``||v_k||^2`` (updated with each touched
+# coordinate, recomputed when written out), so ``alpha * R = l2 / 2 * scale^2 * vsq``.
 _LAZY = {
     True: """
 @njit(cache=True, inline="always")
-def materialize(theta, avg, k, d, scale, alpha, beta):
+def materialize(theta, avg, k, d, scale, alpha, beta, vsq):
     if alpha[k] != 0.0 or beta[k] != 1.0:
         for f in range(d):
             avg[k, f] = (avg[k, f] + alpha[k] * theta[k, f]) / beta[k]
     for f in range(d):
         theta[k, f] *= scale[k]
     scale[k], alpha[k], beta[k] = 1.0, 0.0, 1.0
+    vsq[k] = 0.0
+    for f in range(d):
+        vsq[k] += theta[k, f] * theta[k, f]
 
 
 @njit(cache=True)
 def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_intercept, sq,
-              lam, curvature, reference, mean_weight, avg, average_start, t, n_avg, raws):
+              safe, mean_weight, avg, average_start, t, n_avg, raws):
     data, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
-    scale, alpha, beta = np.ones(K), np.zeros(K), np.ones(K)
+    scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
+    for k in range(K):
+        for f in range(d):
+            vsq[k] += theta[k, f] * theta[k, f]
+    pen = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         i = order[s]
@@ -350,27 +396,31 @@ def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_inte
             fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
         t += 1
         lr = lrs[kb]
-        if curvature > 0.0:
-            lr *= bound_factor_fn(sw[i] * sq[i] / mean_weight, 1, n, lam, curvature, reference)
+        if safe:
+            lr *= bound_factor_fn(lr, sw[i] * sq[i], mean_weight)
         averaging = average_start > 0 and t >= average_start
         if averaging:
             n_avg += 1
         for k in range(K):
+            if l2 != 0.0:
+                pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
             raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
             raws[i, k] = raw
             a = gradient_fn(Y[i, k], raw, param) * (sw[i] / mean_weight)
-            scale[k] *= 1.0 - lr * l2
+            # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
+            scale[k] *= max(0.0, 1.0 - lr * l2)
             # Write out before v outgrows its range (or the scale reaches 0), and before
             # A + alpha * v cancels more than a digit: under a fast decay (large
             # lr * alpha), alpha * v outgrows the average (measured: 1e-11 relative
             # error with scale < 1e-9 as the only check, 1e-15 with this one too).
             if scale[k] < 1e-9 or alpha[k] > 10.0 * beta[k] * scale[k]:
-                materialize(theta, avg, k, d, scale, alpha, beta)
+                materialize(theta, avg, k, d, scale, alpha, beta, vsq)
             for p in range(indptr[i], indptr[i + 1]):
                 f = indices[p]
                 v = rule_fn(theta[k, f], a * data[p] / scale[k], (), lr, t, hyper)[0]
                 if averaging:
                     avg[k, f] -= alpha[k] * (v - theta[k, f])
+                vsq[k] += v * v - theta[k, f] * theta[k, f]
                 theta[k, f] = v
             a = a if fit_intercept else 0.0
             theta[k, d] = rule_fn(theta[k, d], a, (), lr, t, hyper)[0]
@@ -385,52 +435,68 @@ def lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2, fit_inte
                     alpha[k] += share * scale[k] * beta[k]
                 avg[k, d] += (theta[k, d] - avg[k, d]) * share
     for k in range(K):
-        materialize(theta, avg, k, d, scale, alpha, beta)
-    return t, n_avg
+        materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+    return t, n_avg, pen
 """,
     False: "",
 }
 
-# The batch loop of ``Trainer._numpy_loop``, with rows read in place.
+# The batch loop of ``Trainer._numpy_loop``, with rows read in place. Returns the
+# step count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)`` (the
+# loss curve's penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a
+# counter here made the row step 3x slower (measured, d=20).
 _LOOP = """
 @njit(cache=True)
 def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
-         fit_intercept, clip_norm, decay, sq, lam, curvature, reference, mean_weight,
+         fit_intercept, clip_norm, decay, sq, safe, linear, cumulative, u, q, mean_weight,
          avg, average_start, t, n_avg, raws):
     if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
         return lazy_loop(X, d, Y, sw, order, starts, theta, lrs, hyper, param, l2,
-                         fit_intercept, sq, lam, curvature, reference, mean_weight, avg,
-                         average_start, t, n_avg, raws)
+                         fit_intercept, sq, safe, mean_weight, avg, average_start, t, n_avg,
+                         raws)
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = np.empty(b, dtype=theta.dtype)
     xrow = np.zeros(d, dtype=theta.dtype)
+    pen = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
         nb = min(s + b, n) - s
         total = nb * mean_weight
         t += 1
         lr = lrs[kb]
-        # The step bound of ``Trainer._step_bound`` (none when ``curvature`` is 0)
-        # needs the batch's weighted mean of ``sq``; for one row it is written out,
-        # since the loop form made the row step 1.5x slower at d=20 (measured).
+        # safe_steps (Trainer._safe_rows, bound_factor): one-row batches only.
         # ``ROW_STEP`` is a constant: numba drops the branch where it is False.
-        if ROW_STEP and nb == 1 and clip_norm == 0.0:
+        # A plain rule's step past lr * l2 = 1 (its shrink clamped at 0) takes the
+        # batch step, which computes the gradient before it zeroes the weights.
+        if ROW_STEP and nb == 1 and clip_norm == 0.0 and not (linear and lr * l2 > 1.0):
             i = order[s]
             if s + AHEAD < n:
                 fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
-            if curvature > 0.0:
-                lr *= bound_factor_fn(sw[i] * sq[i] / total, 1, n, lam, curvature, reference)
+            if safe:
+                lr *= bound_factor_fn(lr, sw[i] * sq[i], total)
+            # The curve's penalty and the cumulative L1 stay out of row_step: inside
+            # it they made the plain row step 3x slower (measured).
+            if l2 != 0.0 or l1 != 0.0:
+                pen += sw[i] * penalty_at(theta, d, l2, l1)
             row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
-                     float(t), hyper, decay, l1, xrow, raws)
+                     float(t), hyper, decay, 0.0 if cumulative else l1, xrow, raws)
+            if cumulative and l1 != 0.0:
+                for k in range(K):
+                    cumulative_penalty(theta, slots, k, d, lr, float(t), hyper, l1, u, q)
         else:
-            if curvature > 0.0:
-                m = 0.0
-                for j in range(nb):
-                    m += sw[order[s + j]] * sq[order[s + j]]
-                lr *= bound_factor_fn(m / total, nb, n, lam, curvature, reference)
-            batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots, fit_intercept, param,
-                       total, l2, clip_norm, lr, float(t), hyper, decay, l1, grad, buf, raws)
+            weight = 0.0
+            curv = 0.0
+            for j in range(nb):
+                weight += sw[order[s + j]]
+                if safe:
+                    curv += sw[order[s + j]] * sq[order[s + j]]
+            if safe:
+                lr *= bound_factor_fn(lr, curv, total)
+            pen += weight * batch_step(X, d, Y, sw, sq, order, s, nb, theta, slots,
+                                       fit_intercept, param, total, l2, clip_norm, lr,
+                                       float(t), hyper, decay, l1, grad, buf, raws, linear,
+                                       cumulative, u, q)
         if average_start > 0 and t >= average_start:
             n_avg += 1
             # One division per step, not per coordinate (a step is ~70 ns at d=20).
@@ -438,7 +504,7 @@ def loop(X, d, Y, sw, order, starts, b, theta, slots, lrs, hyper, param, l2, l1,
             for k in range(K):
                 for f in range(d + 1):
                     avg[k, f] += (theta[k, f] - avg[k, f]) * share
-    return t, n_avg
+    return t, n_avg, pen
 """
 
 # The generated module: its bindings block (each bound function imported from
@@ -477,6 +543,7 @@ rule_fn = _njit(inline="always", error_model="numpy")(_rule)
 effective_fn = _njit(inline="always", error_model="numpy")(_effective)
 prox_fn = _njit(inline="always", error_model="numpy")(_prox)
 bound_factor_fn = _njit(inline="always", error_model="numpy")(_bound_factor)
+cumulative_fn = _njit(inline="always", error_model="numpy")(_cumulative)
 """
 
 
@@ -633,7 +700,7 @@ def _digest(functions):
 def _bound_functions(loss, optimizer):
     """The functions the loop compiles, by the name the generated module gives them."""
     from ._engine import bound_factor  # _engine imports this module
-    from .penalties import soft_threshold
+    from .penalties import cumulative_l1, soft_threshold
 
     return {
         "_gradient": loss.gradient_function,
@@ -641,6 +708,7 @@ def _bound_functions(loss, optimizer):
         "_effective": optimizer.effective or optimizers.sgd_effective,  # unused without L1
         "_prox": soft_threshold,
         "_bound_factor": bound_factor,
+        "_cumulative": cumulative_l1,
     }
 
 

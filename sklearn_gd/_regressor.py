@@ -110,6 +110,23 @@ class GDRegressor(RegressorMixin, BaseGD):
         seconds); 2 adds the running loss about ten times an epoch.
     epsilon : float, default=0.1
         Width of the 'huber' and epsilon-insensitive losses.
+    safe_steps : bool, default=True
+        Only with ``batch_size=1`` and a rule that is not scale-free ('sgd',
+        'momentum', 'nesterov'): bound each step by the curvature of its own
+        row, ``1 / (c * ||x~||^2)`` (normalised LMS), so that one large row
+        cannot blow the weights up. A warning says when it binds, and
+        ``learning_rate_curve_`` shows the steps actually taken. Set it to False
+        to take ``learning_rate`` exactly as given. No effect otherwise.
+    init : {'baseline', 'zero'}, default='baseline'
+        Where a cold start begins (``fit`` without ``warm_start``, and the first
+        ``partial_fit``): 'baseline' puts the intercept at the loss's best
+        constant on the rows of that call (weighted mean, median, log-odds...)
+        and the coefficients at 0; 'zero' starts everything at 0, the textbook
+        start and scikit-learn SGD's. 'baseline' is the default here because
+        regression coefficients and intercepts are in the units of ``y``: on
+        standardized diabetes ``fit`` converged in 140 epochs against 281 from
+        zero (same objective), and one ``partial_fit`` pass in chunks of 32
+        scored R^2 0.08 against -3.78.
     quantile : float, default=0.5
         The quantile estimated by ``loss='quantile'``.
 
@@ -125,26 +142,28 @@ class GDRegressor(RegressorMixin, BaseGD):
     t_ : int
         Optimizer steps taken.
     loss_curve_ : list of float
-        Training objective (mean loss plus penalty) per epoch; the mean loss
-        is averaged over the epoch's batches as they were evaluated, which is
-        exact for full-batch training. ``partial_fit`` appends one value per
+        Training objective (mean loss plus penalty) per epoch, both terms
+        taken at the weights each batch stepped from and weighted like the
+        batch: for full-batch training, exactly the objective at the weights
+        the epoch started from. ``partial_fit`` appends one value per
         call (with ``learning_rate_curve_``, about 70 bytes a call): the only
         memory a long stream accumulates.
     validation_score_curve_ : list of float
         Validation score per epoch, with ``early_stopping``.
     learning_rate_curve_ : list of float
-        Scheduled step size at the last step of each epoch.
+        The step size actually taken at the last step of each epoch (after
+        any ``safe_steps`` bound).
     best_epoch_ : int or None
         The epoch with the best monitored value in the last ``fit``.
 
     Notes
     -----
-    SGD and momentum take at most ``1 / L`` per step, where ``L`` bounds the
-    curvature of the batch objective (for one sample, the step that lands on
-    the sample's own minimiser, as normalised LMS does), so badly scaled data
-    slows them down instead of making them diverge. Adam's family needs no
-    such bound. If training still diverges, ``fit`` raises a
-    ``DivergenceError`` naming the epoch.
+    Every step is ``learning_rate`` times the schedule's factor, never
+    silently smaller: a step too large for the data makes training diverge,
+    and ``fit`` then raises a ``DivergenceError`` naming the epoch and the
+    learning rate (or saying that the input itself overflowed), leaving the
+    estimator as it was. The one exception is ``safe_steps`` with
+    ``batch_size=1``, which warns when it binds.
 
     Examples
     --------
@@ -193,6 +212,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         verbose=0,
         epsilon=0.1,
         engine="auto",
+        safe_steps=True,
+        init="baseline",
         quantile=0.5,
     ):
         super().__init__(
@@ -220,6 +241,8 @@ class GDRegressor(RegressorMixin, BaseGD):
             verbose=verbose,
             epsilon=epsilon,
             engine=engine,
+            safe_steps=safe_steps,
+            init=init,
         )
         self.quantile = quantile
 
@@ -299,10 +322,13 @@ class GDRegressor(RegressorMixin, BaseGD):
         """One epoch over ``(X, y)``, continuing from the current state.
 
         Batching is as in ``fit``; the optimizer state, step count and
-        schedule position carry over between calls, so calls on consecutive
-        chunks (multiples of ``batch_size``, ``shuffle=False``) give exactly
-        the weights of the equivalent epoch of ``fit``. Early stopping and
-        ``tol`` do not apply.
+        schedule position carry over between calls, so with ``init='zero'``
+        calls on consecutive chunks (multiples of ``batch_size``,
+        ``shuffle=False``) give exactly the weights of the equivalent epoch of
+        ``fit``. Gradients are normalised by the mean weight of all the rows
+        the stream has seen, so a row's weight counts the same across calls
+        as within one. ``tol`` does not apply, and ``early_stopping=True``
+        raises a ``ValueError``.
 
         Parameters
         ----------

@@ -176,7 +176,7 @@ def find_learning_rate(
         verbose=0,
     )
     trainer = model._trainer(loss, n, streaming=True)
-    state = trainer.init_state(model._initial_theta(X.shape[1], Y, sw, loss, baseline=True))
+    state = trainer.init_state(model._initial_theta(X.shape[1], Y, sw, loss, warm=False))
     rng = check_random_state(random_state)
     sample = np.sort(rng.permutation(n)[:EVAL_ROWS])
     X_eval, Y_eval, sw_eval = X[sample], Y[sample], sw[sample] / sw[sample].sum()
@@ -190,7 +190,7 @@ def find_learning_rate(
         rows = order[start : start + batch]
         start += batch
         try:
-            _, rate = trainer.run_epoch(state, X[rows], Y[rows], sw[rows], unused)
+            _, rate, _ = trainer.run_epoch(state, X[rows], Y[rows], sw[rows], unused)
         except DivergenceError:
             stopped = True
             break

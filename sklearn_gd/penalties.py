@@ -3,7 +3,9 @@
 ``R(w) = l1_ratio * ||w||_1 + (1 - l1_ratio) / 2 * ||w||^2`` on the coefficients
 only (never the intercept column). The L2 part enters the gradient that every
 optimizer sees; the L1 part is a soft-threshold applied after the optimizer's
-step, so coefficients reach exact zeros.
+step, so coefficients reach exact zeros. One-row steps, whose per-step
+threshold is too small to hold a noisy weight at zero, apply the L1 part
+as a cumulative penalty instead (``cumulative_l1``), as scikit-learn's SGD does.
 """
 
 import numpy as np
@@ -12,6 +14,20 @@ import numpy as np
 def soft_threshold(coef, threshold):
     """The L1 prox ``sign(coef) * max(|coef| - threshold, 0)``, elementwise."""
     return np.sign(coef) * np.maximum(np.abs(coef) - threshold, 0.0)
+
+
+def cumulative_l1(coef, u, q):
+    """Tsuruoka, Tsujii & Ananiadou (2009), as scikit-learn's ``_sgd_fast.l1penalty``.
+
+    ``u`` is the L1 penalty each weight could have received so far (the sum
+    of ``l1 * step``), ``q`` the penalty it did receive. A weight is pulled
+    towards 0 by what it is owed, ``u + q`` or ``u - q``, and stops at 0
+    rather than crossing it. Returns the new ``(coef, q)``, elementwise.
+    """
+    lower = np.maximum(0.0, coef - (u + q))
+    upper = np.minimum(0.0, coef + (u - q))
+    new = (coef > 0.0) * lower + (coef < 0.0) * upper
+    return new, q + (new - coef)
 
 
 PENALTIES = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": None}

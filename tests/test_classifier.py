@@ -12,7 +12,14 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_gd import GDClassifier
 
-EXACT = dict(optimizer="sgd", learning_rate=100.0, batch_size="full", tol=None)
+
+def exact_gd(X, curvature, alpha, sample_weight=None):
+    """Full-batch plain gradient descent at the classic step ``1 / L``, with ``L``
+    the curvature of the objective computed here: ``c * lambda_max(X~^T W X~) + alpha``."""
+    Xt = np.c_[X, np.ones(len(X))]
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    L = curvature * np.linalg.eigvalsh(Xt.T @ (w[:, None] * Xt) / w.sum()).max() + alpha
+    return dict(optimizer="sgd", learning_rate=1.0 / L, batch_size="full", tol=None)
 
 
 def _logistic_objective(X, y, coef, intercept, alpha):
@@ -31,7 +38,8 @@ def _logistic_objective(X, y, coef, intercept, alpha):
 def test_log_loss_reaches_logistic_regression_objective(n_classes):
     X, y = make_classification(300, 6, n_informative=4, n_classes=n_classes, random_state=n_classes)
     alpha = 1e-2
-    gd = GDClassifier(alpha=alpha, max_iter=1000, **EXACT).fit(X, y)
+    curvature = 0.25 if n_classes == 2 else 0.5  # the log-loss (softmax) Hessian bound
+    gd = GDClassifier(alpha=alpha, max_iter=1000, **exact_gd(X, curvature, alpha)).fit(X, y)
     ref = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
     ours = _logistic_objective(X, y, gd.coef_, gd.intercept_, alpha)
     best = _logistic_objective(X, y, ref.coef_, ref.intercept_, alpha)
@@ -108,8 +116,9 @@ def test_class_weight_balanced_raises_minority_recall():
 
 def test_class_weight_dict_equals_sample_weight():
     X, y = make_classification(200, 5, random_state=0)
-    a = GDClassifier(class_weight={0: 3.0, 1: 0.5}, **EXACT, max_iter=50).fit(X, y)
-    b = GDClassifier(**EXACT, max_iter=50).fit(X, y, sample_weight=np.where(y == 0, 3.0, 0.5))
+    params = dict(exact_gd(X, 0.25, 0.0), max_iter=50)
+    a = GDClassifier(class_weight={0: 3.0, 1: 0.5}, **params).fit(X, y)
+    b = GDClassifier(**params).fit(X, y, sample_weight=np.where(y == 0, 3.0, 0.5))
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12)
 
 
@@ -132,7 +141,8 @@ def _two_relevant_features():
 def test_l1_reaches_the_exact_l1_logistic_solution():
     X, y = _two_relevant_features()
     alpha = 0.02
-    gd = GDClassifier(penalty="l1", alpha=alpha, max_iter=2000, **EXACT).fit(X, y)
+    gd = GDClassifier(penalty="l1", alpha=alpha, max_iter=2000, **exact_gd(X, 0.25, 0.0))
+    gd.fit(X, y)
     ref = LogisticRegression(
         penalty="l1", C=1 / (alpha * len(y)), solver="saga", tol=1e-10, max_iter=100_000
     ).fit(X, y)

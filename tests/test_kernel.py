@@ -72,12 +72,13 @@ def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss, n_classe
         _assert_same(*_both(GDClassifier, data, y, **params))
 
 
-@pytest.mark.parametrize("alpha", [1e-4, 0.5, 10.0])
+@pytest.mark.parametrize("alpha", [1e-4, 0.5, 10.0, 25.0])
 @pytest.mark.parametrize("average", ["auto", 100])
 def test_lazy_sparse_per_sample_sgd(alpha, average):
     # Per-sample SGD on sparse rows keeps the L2 decay as one scale and the average
     # lazily. alpha=0.5 makes the scale fall below 1e-9 every ~400 steps, when it is
-    # written out; alpha=10 makes lr * alpha = 1, a decay to exactly 0 at every step.
+    # written out; alpha=10 makes lr * alpha = 1, a decay to exactly 0 at every step;
+    # alpha=25 makes it 2.5, where the shrink is clamped at 0 (scikit-learn's SGD).
     X, y = make_classification(300, 40, n_informative=5, n_classes=3, random_state=3)
     X[np.abs(X) < 1.2] = 0.0
     sw = np.random.RandomState(0).uniform(0.1, 3.0, size=300)
@@ -173,3 +174,40 @@ def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SKLEARN_GD_CACHE", str(blocker / "cache"))
     assert _kernel._cache_dir().is_dir()
     assert str(_kernel._cache_dir()).startswith(str(__import__("tempfile").gettempdir()))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov"])
+@pytest.mark.parametrize("clip_norm", [None, 1e3])
+def test_safe_steps_bound_the_same_steps(optimizer, clip_norm):
+    # Rows of very different norms: safe_steps binds on the large ones. Dense and
+    # sparse, the fused row step and (with clip_norm) the batch step, the lazy loop.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 8)) * np.where(rng.uniform(size=200) < 0.2, 20.0, 1.0)[:, None]
+    X[np.abs(X) < 0.5] = 0.0
+    y = X @ rng.normal(size=8) + rng.normal(size=200)
+    params = dict(
+        optimizer=optimizer,
+        batch_size=1,
+        learning_rate=0.02,
+        penalty="elasticnet",
+        alpha=1e-3,
+        clip_norm=clip_norm,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    for data in (X, sp.csr_matrix(X)):
+        with pytest.warns(UserWarning, match="safe_steps bound") as compiled_warnings:
+            compiled = GDRegressor(engine="numba", **params).fit(data, y)
+        with pytest.warns(UserWarning, match="safe_steps bound") as numpy_warnings:
+            reference = GDRegressor(engine="numpy", **params).fit(data, y)
+        _assert_same(compiled, reference)
+        assert str(compiled_warnings[0].message) == str(numpy_warnings[0].message)
+        np.testing.assert_allclose(
+            compiled.learning_rate_curve_, reference.learning_rate_curve_, rtol=1e-12
+        )
+    sgd = dict(params, optimizer="sgd", penalty="l2", clip_norm=None)  # the lazy loop
+    with pytest.warns(UserWarning, match="safe_steps bound"):
+        compiled = GDRegressor(engine="numba", **sgd).fit(sp.csr_matrix(X), y)
+        reference = GDRegressor(engine="numpy", **sgd).fit(X, y)
+    _assert_same(compiled, reference)

@@ -5,12 +5,13 @@ HYPOTHESIS_PROFILE=long for a thorough local run)."""
 import pickle
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
-from hypothesis import assume, given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd.losses import REGRESSION_LOSSES
 from sklearn_gd.optimizers import OPTIMIZERS
 
@@ -113,23 +114,23 @@ def test_integer_weights_equal_repeated_rows_in_full_batch(problem):
 @given(problems(), st.integers(1, 4))
 def test_partial_fit_chunks_equal_one_epoch(problem, k):
     X, y, sw, params = problem
-    # The curvature bound of SGD-like rules on smooth losses is estimated per
-    # call from the rows it sees, so only there chunks and epoch may differ.
-    assume(
-        params["optimizer"] not in ("sgd", "momentum", "nesterov")
-        or params["loss"] not in ("squared_error", "huber", "squared_epsilon_insensitive")
-    )
-    params.update(shuffle=False, batch_size=2)
+    params.update(shuffle=False, batch_size=2, init="zero")
     n = X.shape[0] // (2 * k) * 2 * k
     if n == 0:
         return
     X, y = X[:n], y[:n]
-    sw = None if sw is None else np.ones(n)  # mean weight is per call: keep it equal
+    # The stream's normaliser is the mean weight of the rows seen so far: equal
+    # to the epoch's all along only when the weights are.
+    sw = None if sw is None else np.full(n, 2.0)
     stream = GDRegressor(**params)
-    for rows in np.array_split(np.arange(n), k):
-        stream.partial_fit(X[rows], y[rows], sample_weight=None if sw is None else sw[rows])
-    epoch = GDRegressor(**{**params, "max_iter": 1, "warm_start": True})
-    epoch.coef_, epoch.intercept_ = np.zeros(X.shape[1]), np.zeros(1)
+    epoch = GDRegressor(**{**params, "max_iter": 1})
+    try:
+        for rows in np.array_split(np.arange(n), k):
+            stream.partial_fit(X[rows], y[rows], sample_weight=None if sw is None else sw[rows])
+    except DivergenceError:  # a step too large for the data: then so is the epoch's
+        with pytest.raises(DivergenceError):
+            epoch.fit(X, y, sample_weight=sw)
+        return
     epoch.fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(stream.coef_, epoch.coef_, rtol=1e-10, atol=1e-12)
 
@@ -154,3 +155,79 @@ def test_result_does_not_depend_on_blas_threads(problem):
         one = GDRegressor(**params).fit(X, y, sample_weight=sw)
     many = GDRegressor(**params).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(one.coef_, many.coef_, rtol=1e-10, atol=1e-10)
+
+
+def _snapshot(estimator):
+    """The whole ``__dict__``, each value by value."""
+    return {name: pickle.dumps(value) for name, value in vars(estimator).items()}
+
+
+_CALLS = st.lists(
+    st.one_of(
+        st.tuples(st.just("fit"), st.sampled_from(["ok", "nan", "features", "huge_step"])),
+        st.tuples(st.just("partial_fit"), st.sampled_from(["ok", "nan", "features", "classes"])),
+        st.tuples(
+            st.just("set_params"),
+            st.sampled_from(
+                [
+                    {"optimizer": "sgd"},
+                    {"optimizer": "adam"},
+                    {"average": 3},
+                    {"average": False},
+                    {"learning_rate": 0.01},
+                    {"batch_size": 0},
+                    {"warm_start": True},
+                    {"warm_start": False},
+                    {"fit_intercept": False},
+                    {"alpha": -1.0},
+                ]
+            ),  # fmt: skip
+        ),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_CALLS, st.integers(0, 2**16))
+def test_any_call_sequence_leaves_the_estimator_as_before_a_failing_call(calls, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(24, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = GDClassifier(max_iter=2, tol=None, random_state=0, engine="numpy")
+    inputs = {
+        "ok": (X, y),
+        "nan": (np.where(np.arange(24)[:, None] == 3, np.nan, X), y),
+        "features": (X[:, :2], y),
+        "classes": (X, y + 2),
+    }
+    for method, arg in calls:
+        before = _snapshot(model)
+        params = model.get_params()
+        try:
+            if method == "set_params":
+                model.set_params(**arg)
+                continue
+            if arg == "huge_step":
+                model.set_params(optimizer="sgd", learning_rate=1e300, schedule="constant")
+                data = (X * 1e10, y)
+            else:
+                data = inputs[arg]
+            kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+            getattr(model, method)(*data, **kwargs)
+        except (ValueError, FloatingPointError):
+            after = _snapshot(model)
+            if arg == "huge_step":  # the parameters changed before the call, not by it
+                model.set_params(**params)
+                after = _snapshot(model)
+            assert after == before
+            continue
+        finally:
+            if arg == "huge_step":
+                model.set_params(**params)
+        # A call that succeeded left a complete model: every fitted attribute at once.
+        assert model.coef_.shape[1] == model.n_features_in_ == data[0].shape[1]
+        assert len(model.loss_curve_) == len(model.learning_rate_curve_) == model.n_iter_
+        assert model._state.t == model.t_ and list(model.classes_) == [0, 1]
+        model.predict(data[0])

@@ -9,15 +9,20 @@ from sklearn.metrics import r2_score
 from sklearn_gd import GDRegressor
 from sklearn_gd.optimizers import OPTIMIZERS
 
-# Full-batch plain gradient descent: the engine bounds its step by 1 / L, so a
-# large learning_rate gives the classic 1 / L step that converges linearly.
-EXACT = dict(optimizer="sgd", learning_rate=100.0, batch_size="full", tol=None)
+
+def exact_gd(X, curvature, alpha, sample_weight=None):
+    """Full-batch plain gradient descent at the classic step ``1 / L``, with ``L``
+    the curvature of the objective computed here: ``c * lambda_max(X~^T W X~) + alpha``."""
+    Xt = np.c_[X, np.ones(len(X))]
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    L = curvature * np.linalg.eigvalsh(Xt.T @ (w[:, None] * Xt) / w.sum()).max() + alpha
+    return dict(optimizer="sgd", learning_rate=1.0 / L, batch_size="full", tol=None)
 
 
 def test_squared_l2_reaches_ridge():
     X, y = make_regression(200, 5, noise=5.0, random_state=0)
     alpha = 1e-2
-    gd = GDRegressor(alpha=alpha, max_iter=500, **EXACT).fit(X, y)
+    gd = GDRegressor(alpha=alpha, max_iter=500, **exact_gd(X, 1.0, alpha)).fit(X, y)
     ridge = Ridge(alpha=alpha * len(y)).fit(X, y)
     np.testing.assert_allclose(gd.coef_, ridge.coef_, rtol=1e-6)
     np.testing.assert_allclose(gd.intercept_[0], ridge.intercept_, rtol=1e-6)
@@ -27,7 +32,8 @@ def test_squared_l2_reaches_ridge_with_weights_and_multi_output(rng):
     X, Y = make_regression(150, 4, n_targets=3, noise=1.0, random_state=1)
     sw = rng.uniform(0.2, 3.0, size=150)
     alpha = 1e-2
-    gd = GDRegressor(alpha=alpha, max_iter=800, **EXACT).fit(X, Y, sample_weight=sw)
+    params = exact_gd(X, 1.0, alpha, sw)
+    gd = GDRegressor(alpha=alpha, max_iter=800, **params).fit(X, Y, sample_weight=sw)
     # Ridge minimises sum(sw * r^2) + a * |w|^2: our alpha * sum(sw) is its a.
     ridge = Ridge(alpha=alpha * sw.sum()).fit(X, Y, sample_weight=sw)
     assert gd.coef_.shape == (3, 4) and gd.intercept_.shape == (3,)

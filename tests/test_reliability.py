@@ -351,3 +351,222 @@ def test_fit_clones_in_threads_equals_sequential():
     for a, b in zip(sequential, threaded, strict=True):
         np.testing.assert_array_equal(a, b)
     check_is_fitted(clone(models[0]).fit(Xb, yb))
+
+
+# --- issue 16: the state a failed call leaves behind ------------------------------------
+# Each test snapshots the whole __dict__ (arrays compared by value) before a call
+# that fails, and compares after: a fitted estimator keeps everything, an unfitted
+# one stays unfitted.
+
+
+def _snapshot(estimator):
+    import pickle
+
+    return {name: pickle.dumps(value) for name, value in vars(estimator).items()}
+
+
+def _fails_and_changes_nothing(estimator, call, error, match=None):
+    before = _snapshot(estimator)
+    with pytest.raises(error, match=match):
+        call()
+    assert _snapshot(estimator) == before
+
+
+def _unfitted(estimator):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+    return True
+
+
+def _fitted_classifier():
+    return GDClassifier(max_iter=3, tol=None, random_state=0).fit(X, LABELS)
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_failed_refit_keeps_the_model(warm_start):
+    model = _fitted_classifier().set_params(warm_start=warm_start)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    _fails_and_changes_nothing(model, lambda: model.fit(bad, LABELS), ValueError, "NaN")
+    _fails_and_changes_nothing(
+        model, lambda: model.fit(X, LABELS, sample_weight=-np.ones(30)), ValueError, "(?i)negative"
+    )
+    # Other data whose refit diverges: classes_ and n_features_in_ stay the old ones.
+    diverging = GDRegressor(optimizer="sgd", batch_size=5, learning_rate=1e-3).fit(X, Y)
+    diverging.set_params(warm_start=warm_start, learning_rate=1e6, schedule="constant")
+    _fails_and_changes_nothing(diverging, lambda: diverging.fit(X * 10, Y), DivergenceError)
+
+
+def test_failed_first_fit_and_partial_fit_leave_the_estimator_unfitted():
+    for call in (
+        lambda m: m.fit(X, np.full(30, 7)),
+        lambda m: m.partial_fit(X, LABELS),  # no classes on the first call
+        lambda m: m.partial_fit(X, LABELS, classes=[0]),
+    ):
+        model = GDClassifier()
+        _fails_and_changes_nothing(model, lambda m=model, c=call: c(m), ValueError)
+        assert _unfitted(model) and not hasattr(model, "classes_")
+        assert not hasattr(model, "n_features_in_")
+    model = GDRegressor(optimizer="sgd", learning_rate=1e150)
+    _fails_and_changes_nothing(model, lambda: model.partial_fit(X * 100, Y), DivergenceError)
+    assert _unfitted(model) and not hasattr(model, "n_features_in_")
+
+
+def test_failed_later_partial_fit_keeps_the_stream():
+    model = GDClassifier(random_state=0).partial_fit(X, LABELS, classes=[0, 1])
+    _fails_and_changes_nothing(
+        model, lambda: model.partial_fit(X, LABELS + 5), ValueError, "not in classes"
+    )
+    _fails_and_changes_nothing(model, lambda: model.partial_fit(X[:, :2], LABELS), ValueError)
+
+
+def test_warm_start_with_another_target_raises_before_touching_anything():
+    model = _fitted_classifier().set_params(warm_start=True)
+    _fails_and_changes_nothing(
+        model, lambda: model.fit(X, LABELS + 1), ValueError, r"warm_start=True but y has the"
+    )
+    three = np.arange(30) % 3
+    _fails_and_changes_nothing(model, lambda: model.fit(X, three), ValueError, "classes")
+    regressor = GDRegressor(max_iter=3, tol=None).fit(X, Y).set_params(warm_start=True)
+    _fails_and_changes_nothing(
+        regressor, lambda: regressor.fit(X, np.c_[Y, Y]), ValueError, "another number of outputs"
+    )
+    _fails_and_changes_nothing(
+        regressor, lambda: regressor.partial_fit(X, np.c_[Y, Y]), ValueError, "targets"
+    )
+    _fails_and_changes_nothing(regressor, lambda: regressor.fit(X[:, :2], Y), ValueError)
+
+
+def test_warm_start_after_turning_fit_intercept_off_starts_from_intercept_zero():
+    model = GDRegressor(max_iter=20, tol=None).fit(X, Y + 50.0)
+    assert abs(model.intercept_[0]) > 10
+    model.set_params(warm_start=True, fit_intercept=False).fit(X, Y + 50.0)
+    assert model.intercept_[0] == 0.0
+
+
+def test_a_raising_callback_and_keyboard_interrupt_leave_the_model(monkeypatch):
+    from sklearn_gd import _engine
+    from sklearn_gd.optimizers import SGD
+
+    fitted = GDRegressor(optimizer="sgd", max_iter=3, tol=None, engine="numpy").fit(X, Y)
+    unfitted = GDRegressor(optimizer="sgd", engine="numpy")
+    real_epoch, real_step = _engine.Trainer.run_epoch, SGD.step
+    steps_left = [0]
+
+    def epoch_then_raise(self, state, *args, **kwargs):
+        out = real_epoch(self, state, *args, **kwargs)
+        if state.epoch == 2:
+            raise RuntimeError("a callback failed")
+        return out
+
+    def interrupted_step(self, *args):
+        steps_left[0] -= 1
+        if steps_left[0] == 0:  # inside the epoch loop, at the first or a later step
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    for model in (fitted, unfitted):
+        monkeypatch.setattr(_engine.Trainer, "run_epoch", epoch_then_raise)
+        _fails_and_changes_nothing(model, lambda m=model: m.fit(X * 2, Y), RuntimeError)
+        monkeypatch.setattr(_engine.Trainer, "run_epoch", real_epoch)
+        monkeypatch.setattr(SGD, "step", interrupted_step)
+        for call, at in (
+            (lambda m=model: m.fit(X * 2, Y), 2),
+            (lambda m=model: m.partial_fit(X, Y), 1),
+        ):
+            steps_left[0] = at  # the step that raises
+            _fails_and_changes_nothing(model, call, KeyboardInterrupt)
+        monkeypatch.setattr(SGD, "step", real_step)
+    assert _unfitted(unfitted)
+
+
+class _FailingCallback:
+    """A scikit-learn fit callback that raises at the end of the first epoch."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.task_name == "epoch":
+            raise RuntimeError("callback error")
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def test_a_real_callback_that_raises_leaves_the_model():
+    callback = pytest.importorskip("sklearn.callback")
+    assert isinstance(_FailingCallback(), callback.FitCallback)
+    model = GDRegressor(max_iter=3, tol=None).fit(X, Y).set_callbacks(_FailingCallback())
+    _fails_and_changes_nothing(model, lambda: model.fit(X * 2, Y), RuntimeError)
+
+
+def test_finite_weights_with_an_infinite_objective_are_divergence():
+    rng = np.random.RandomState(0)
+    Xb = rng.normal(size=(20, 2)) * 100
+    yb = rng.normal(size=20) * 100
+    lr = 1e150
+    # One full-batch step from zero: w = lr * X^T y / n, finite (about 1e154)...
+    w = lr * Xb.T @ yb / 20
+    assert np.isfinite(w).all() and not np.isfinite(0.5 * np.mean((Xb @ w) ** 2))
+    # ... whose objective overflows.
+    model = GDRegressor(optimizer="sgd", batch_size="full", learning_rate=lr, init="zero",
+                        schedule="constant", alpha=0.0)  # fmt: skip
+    _fails_and_changes_nothing(model, lambda: model.partial_fit(Xb, yb), DivergenceError, "epoch 1")
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(optimizer="adam"), "change of optimizer"),
+        (dict(average=5), "change of average"),
+        (dict(fit_intercept=False), "change of fit_intercept"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(learning_rate=-1.0), "learning_rate"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(early_stopping=True), "early_stopping"),
+    ],
+)
+def test_partial_fit_validates_changed_parameters_and_refuses_what_a_stream_cannot_take(
+    change, match
+):
+    model = GDRegressor(optimizer="momentum", learning_rate=0.01, random_state=0)
+    model.partial_fit(X, Y)
+    model.set_params(**change)
+    _fails_and_changes_nothing(model, lambda: model.partial_fit(X, Y), ValueError, match)
+
+
+def test_early_stopping_split_with_zero_weight_validation_rows():
+    from sklearn.model_selection import train_test_split
+
+    _, val = train_test_split(np.arange(30), test_size=0.2, random_state=0)
+    sw = np.ones(30)
+    sw[val] = 0.0
+    model = GDRegressor(early_stopping=True, validation_fraction=0.2, random_state=0)
+    _fails_and_changes_nothing(
+        model,
+        lambda: model.fit(X, Y, sample_weight=sw),
+        ValueError,
+        "validation part of the early-stopping split has zero total sample_weight",
+    )
+
+
+def test_early_stopping_without_shuffle_trains_the_kept_rows_in_data_order(monkeypatch):
+    from sklearn_gd import _engine
+
+    seen = []
+    real = _engine.Trainer.run_epoch
+
+    def record(self, state, X_, *args, **kwargs):
+        seen.append(np.asarray(X_)[:, 0].copy())
+        return real(self, state, X_, *args, **kwargs)
+
+    monkeypatch.setattr(_engine.Trainer, "run_epoch", record)
+    Xo = np.c_[np.arange(30.0), X[:, 1:]]
+    GDRegressor(early_stopping=True, shuffle=False, max_iter=1, random_state=0).fit(Xo, Y)
+    assert np.all(np.diff(seen[0]) > 0)

@@ -15,7 +15,7 @@ ESTIMATORS = [
     GDRegressor(),
     GDRegressor(optimizer="sgd", schedule="invscaling", batch_size=1, learning_rate=0.01),
     GDRegressor(optimizer="adam", batch_size=32, learning_rate=0.01),
-    GDRegressor(penalty="elasticnet", optimizer="momentum", learning_rate=0.01),
+    GDRegressor(penalty="elasticnet", optimizer="momentum", learning_rate=0.001),
     GDRegressor(loss="huber", batch_size="full", average=True),
     GDClassifier(),
     GDClassifier(loss="log_loss", batch_size="full", optimizer="sgd"),

@@ -26,14 +26,6 @@ def _classification(n=240, d=5, classes=3, seed=0):
 # --- streaming ---------------------------------------------------------------------
 
 
-def _zero_start(model, X, Y_shape):
-    """Make ``fit`` start from zero weights, as the first partial_fit does."""
-    model.set_params(warm_start=True)
-    model.coef_ = np.zeros(Y_shape)
-    model.intercept_ = np.zeros(Y_shape[0] if len(Y_shape) == 2 else 1)
-    return model
-
-
 @pytest.mark.parametrize(
     "params",
     [
@@ -44,11 +36,10 @@ def _zero_start(model, X, Y_shape):
 )
 def test_partial_fit_chunks_equal_one_epoch_of_fit(params):
     X, y = _regression()
-    stream = GDRegressor(shuffle=False, **params)
+    stream = GDRegressor(shuffle=False, init="zero", **params)
     for start in range(0, len(y), 80):
         stream.partial_fit(X[start : start + 80], y[start : start + 80])
-    epoch = _zero_start(GDRegressor(shuffle=False, max_iter=1, **params), X, (5,))
-    epoch.fit(X, y)
+    epoch = GDRegressor(shuffle=False, init="zero", max_iter=1, **params).fit(X, y)
     np.testing.assert_array_equal(stream.coef_, epoch.coef_)
     np.testing.assert_array_equal(stream.intercept_, epoch.intercept_)
     assert stream.t_ == epoch.t_ and stream.n_iter_ == 3
@@ -56,12 +47,10 @@ def test_partial_fit_chunks_equal_one_epoch_of_fit(params):
 
 def test_classifier_partial_fit_chunks_equal_one_epoch_of_fit():
     X, y = _classification()
-    stream = GDClassifier(shuffle=False, batch_size=16)
+    stream = GDClassifier(shuffle=False, batch_size=16, init="zero")
     for start in range(0, len(y), 48):
         stream.partial_fit(X[start : start + 48], y[start : start + 48], classes=[0, 1, 2])
-    epoch = _zero_start(GDClassifier(shuffle=False, batch_size=16, max_iter=1), X, (3, 5))
-    epoch.classes_ = np.array([0, 1, 2])
-    epoch.fit(X, y)
+    epoch = GDClassifier(shuffle=False, batch_size=16, max_iter=1, init="zero").fit(X, y)
     np.testing.assert_array_equal(stream.coef_, epoch.coef_)
 
 
@@ -287,7 +276,8 @@ def test_auto_average_never_averages_a_stream():
 
 def test_clip_norm_bounds_each_step():
     X, y, model = _diverging()
-    model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full").partial_fit(X, y)
+    model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full", init="zero")
+    model.partial_fit(X, y)
     step = np.linalg.norm(model._state.theta)
     assert step == pytest.approx(0.5 * 0.01)
 
@@ -409,3 +399,259 @@ def test_partial_fit_errors():
         model.partial_fit(X[:3], [0, 7, 1])
     with pytest.raises(ValueError, match="X has 4 features, but GDClassifier is expecting 5"):
         model.partial_fit(X[:, :4], y)
+
+
+# --- issue 14: the learning rate, the start, the weights and the curves ----------------
+
+
+def _snapshot(estimator):
+    """The estimator's whole state, arrays by value (for before/after comparisons)."""
+    return pickle.dumps(estimator.__dict__)
+
+
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import scale
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return scale(X), y
+
+
+def test_learning_rate_is_honoured_and_a_step_too_large_raises():
+    # With the old curvature cap, 10, 1e3 and 1e6 all trained the identical model.
+    X, y = _breast_cancer()
+    params = dict(optimizer="sgd", batch_size=32, schedule="constant", max_iter=3, tol=None,
+                  random_state=0)  # fmt: skip
+    small = GDClassifier(learning_rate=0.001, **params).fit(X, y)
+    large = GDClassifier(learning_rate=0.1, **params).fit(X, y)
+    assert not np.allclose(small.coef_, large.coef_)
+    assert small.learning_rate_curve_ == [0.001] * 3 and large.learning_rate_curve_ == [0.1] * 3
+    # The first step from zero is exactly learning_rate x the batch gradient.
+    one = GDClassifier(learning_rate=0.1, **{**params, "max_iter": 1}, shuffle=False)
+    one.set_params(batch_size=len(y), alpha=0.0).fit(X, y)
+    s = np.where(y == 1, 1.0, -1.0)
+    gradient = (-s * 0.5) @ X / len(y)  # d log(1 + exp(-s z)) / dz at z = 0, times x
+    np.testing.assert_allclose(one.coef_[0], -0.1 * gradient, rtol=1e-12)
+    model = GDRegressor(optimizer="sgd", batch_size=32, learning_rate=1e6, schedule="constant")
+    before = _snapshot(model)
+    with pytest.raises(DivergenceError, match=r"epoch \d+ with learning_rate=1000000.0.*smaller"):
+        model.fit(X, y)
+    assert _snapshot(model) == before
+
+
+def _nlms_epoch(X, y, lr, w, b):
+    """One epoch of per-sample plain SGD on half squared error (no penalty), each
+    step bounded by its row: min(lr, 1 / ||[x, 1]||^2), normalised LMS."""
+    steps = []
+    for x, target in zip(X, y, strict=True):
+        step = min(lr, 1.0 / (x @ x + 1.0))
+        residual = x @ w + b - target
+        w, b = w - step * residual * x, b - step * residual
+        steps.append(step)
+    return w, b, steps
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_safe_steps_bounds_each_row_by_its_own_curvature(engine):
+    pytest.importorskip("numba") if engine == "numba" else None
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 3)) * np.r_[np.ones(15), 30.0 * np.ones(5)][:, None]
+    y = X @ [1.0, -2.0, 0.5] + 1.0
+    params = dict(optimizer="sgd", batch_size=1, learning_rate=0.05, schedule="constant",
+                  alpha=0.0, shuffle=False, max_iter=1, init="zero", average=False,
+                  engine=engine)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"safe_steps bound 5 of 20 steps.*safe_steps=False"):
+        model = GDRegressor(**params).fit(X, y)
+    w, b, steps = _nlms_epoch(X, y, 0.05, np.zeros(3), 0.0)
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-12)
+    assert model.learning_rate_curve_ == [pytest.approx(steps[-1], rel=1e-15)]
+    assert steps[-1] < 0.05
+    # Off, every step is learning_rate as given, and these rows make it diverge.
+    with pytest.raises(DivergenceError, match="learning_rate=0.05"):
+        GDRegressor(**{**params, "max_iter": 50}, tol=None, safe_steps=False).fit(X, y)
+
+
+def test_safe_steps_raises_on_rows_whose_norm_overflows():
+    X, y = _regression(n=20)
+    model = GDRegressor(optimizer="sgd", batch_size=1)
+    with pytest.raises(ValueError, match="X has rows whose squared norm overflows"):
+        model.fit(X * 1e200, y)
+    assert not hasattr(model, "n_features_in_")
+    with pytest.raises(DivergenceError, match="the input overflowed"):
+        GDRegressor(optimizer="sgd", batch_size=4).fit(X * 1e200, y)
+
+
+def _gd_objective(X, y, w, b, alpha):
+    r = X @ w + b - y
+    return 0.5 * np.mean(r**2) + 0.5 * alpha * w @ w
+
+
+def test_full_batch_sgd_from_zero_is_the_textbook_recurrence_and_its_curve_the_objective():
+    X, y = _regression(n=60, d=4)
+    X /= X.std(0)
+    alpha, lr, epochs = 0.1, 0.5, 6
+    L = np.linalg.eigvalsh(np.c_[X, np.ones(60)].T @ np.c_[X, np.ones(60)] / 60).max() + alpha
+    assert lr <= 1.0 / L
+    model = GDRegressor(optimizer="sgd", batch_size="full", learning_rate=lr, schedule="constant",
+                        alpha=alpha, init="zero", max_iter=epochs, tol=None).fit(X, y)  # fmt: skip
+    w, b, objectives = np.zeros(4), 0.0, []
+    for _ in range(epochs):
+        objectives.append(_gd_objective(X, y, w, b, alpha))
+        r = X @ w + b - y
+        w, b = w - lr * (X.T @ r / 60 + alpha * w), b - lr * r.mean()
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_[0], b, rtol=1e-12)
+    # loss_curve_[e] is the objective at the weights epoch e started from...
+    np.testing.assert_allclose(model.loss_curve_, objectives, rtol=1e-12)
+    # ... so plain GD with a step <= 1 / L gives a monotone curve.
+    assert np.all(np.diff(model.loss_curve_) < 0)
+
+
+def test_mini_batch_curve_weighs_the_penalty_like_its_batch():
+    X, y = _regression(n=30, d=3)
+    model = GDRegressor(optimizer="sgd", batch_size=10, learning_rate=0.01, schedule="constant",
+                        alpha=0.5, init="zero", shuffle=False, max_iter=1, tol=None,
+                        average=False)  # fmt: skip
+    sw = np.r_[np.ones(10), 2.0 * np.ones(10), 3.0 * np.ones(10)]
+    model.fit(X, y, sample_weight=sw)
+    w, b, total = np.zeros(3), 0.0, 0.0
+    for rows in np.split(np.arange(30), 3):
+        r = X[rows] @ w + b - y[rows]
+        total += sw[rows] @ (0.5 * r**2) + sw[rows].sum() * 0.25 * w @ w
+        g = sw[rows] * r / (10 * sw.mean())
+        w, b = w - 0.01 * (X[rows].T @ g + 0.5 * w), b - 0.01 * g.sum()
+    assert model.loss_curve_ == [pytest.approx(total / sw.sum(), rel=1e-12)]
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-12)
+
+
+def test_init_is_the_same_rule_for_fit_and_the_first_partial_fit():
+    X, y = _regression()
+    y = y + 100.0
+    for init, intercept in (("zero", 0.0), ("baseline", y.mean())):
+        for method in ("fit", "partial_fit"):
+            model = GDRegressor(batch_size="full", init=init, max_iter=1, tol=None)
+            getattr(model, method)(X, y)
+            # The curve's first value is the objective at the start.
+            expected = 0.5 * np.mean((y - intercept) ** 2)
+            assert model.loss_curve_[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_coef_init_and_intercept_init_as_scikit_learn_sgd():
+    X, y = _regression(n=40, d=3)
+    coef, intercept = np.array([1.0, -1.0, 2.0]), 3.0
+    params = dict(optimizer="sgd", batch_size="full", learning_rate=0.1, schedule="constant",
+                  alpha=0.0, max_iter=1, tol=None, warm_start=True)  # fmt: skip
+    model = GDRegressor(**params).fit(X, y, coef_init=coef, intercept_init=[intercept])
+    r = X @ coef + intercept - y
+    np.testing.assert_allclose(model.coef_, coef - 0.1 * X.T @ r / 40, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, [intercept - 0.1 * r.mean()], rtol=1e-12)
+    # They override warm_start: the same start again gives the same model.
+    again = model.fit(X, y, coef_init=coef, intercept_init=intercept)
+    np.testing.assert_allclose(again.coef_, coef - 0.1 * X.T @ r / 40, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"coef_init has shape \(2,\); expected"):
+        GDRegressor().fit(X, y, coef_init=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"intercept_init has shape \(2,\)"):
+        GDRegressor().fit(X, y, intercept_init=[1.0, 2.0])
+    Xc, yc = _classification(classes=3)
+    clf = GDClassifier(max_iter=1, tol=None).fit(Xc, yc, coef_init=np.ones((3, 5)))
+    assert clf.coef_.shape == (3, 5)
+    with pytest.raises(ValueError, match=r"coef_init has shape \(1, 5\)"):
+        GDClassifier().fit(Xc, yc, coef_init=np.ones((1, 5)))
+
+
+def test_diabetes_stream_starts_where_fit_does():
+    # Before: one epoch of fit ended with intercept 151.7, 44 partial_fit calls with 4.5.
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import scale
+
+    X, y = load_diabetes(return_X_y=True)
+    X = scale(X)
+    stream = GDRegressor(random_state=0, shuffle=False)
+    for start in range(0, len(y), 10):
+        stream.partial_fit(X[start : start + 10], y[start : start + 10])
+    epoch = GDRegressor(random_state=0, shuffle=False, max_iter=1, tol=None).fit(X, y)
+    assert abs(stream.intercept_[0] - y.mean()) < 10 and abs(epoch.intercept_[0] - y.mean()) < 10
+
+
+def test_weights_count_across_partial_fit_calls():
+    from sklearn.linear_model import SGDRegressor
+
+    rng = np.random.RandomState(0)
+    XA, XB = rng.normal(size=(200, 1)), rng.normal(size=(200, 1))
+    yA, yB = 3.0 * XA[:, 0], -3.0 * XB[:, 0]
+    ours = GDRegressor(optimizer="sgd", schedule="constant", learning_rate=0.01, batch_size=1,
+                       alpha=0.0, init="zero", random_state=0)  # fmt: skip
+    sgd = SGDRegressor(learning_rate="constant", eta0=1e-4, alpha=0.0, random_state=0)
+    for model in (ours, sgd):
+        for _ in range(5):
+            for s in range(0, 200, 20):
+                model.partial_fit(XA[s : s + 20], yA[s : s + 20], sample_weight=np.full(20, 100.0))
+                model.partial_fit(XB[s : s + 20], yB[s : s + 20], sample_weight=np.ones(20))
+    # Weighted 100 : 1 the optimum is 3 * 99 / 101 = 2.94; equal weights would give 0.
+    assert sgd.coef_[0] > 2.5 and ours.coef_[0] > 2.5
+
+
+def test_class_weight_counts_in_one_row_calls():
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.metrics import recall_score
+
+    X, y = make_classification(3000, 5, weights=[0.95], flip_y=0, random_state=0)
+    ours = GDClassifier(optimizer="sgd", schedule="constant", learning_rate=0.01, batch_size=1,
+                        class_weight={0: 1, 1: 20}, random_state=0)  # fmt: skip
+    sgd = SGDClassifier(learning_rate="constant", eta0=0.01, class_weight={0: 1, 1: 20},
+                        random_state=0)  # fmt: skip
+    for i in range(len(y)):
+        ours.partial_fit(X[i : i + 1], y[i : i + 1], classes=[0, 1])
+        sgd.partial_fit(X[i : i + 1], y[i : i + 1], classes=[0, 1])
+    # Before: 0.33 (each call's weight cancelled itself), SGDClassifier 0.92.
+    assert recall_score(y, ours.predict(X)) > recall_score(y, sgd.predict(X)) - 0.1
+
+
+def test_partial_fit_with_early_stopping_raises():
+    X, y = _regression()
+    model = GDRegressor(early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping=True is not supported by partial_fit"):
+        model.partial_fit(X, y)
+    assert not hasattr(model, "n_features_in_")
+
+
+def _sgd_reference(penalty, alpha, lr, X, y, sparse_input=False):
+    from sklearn.linear_model import SGDRegressor
+
+    reference = SGDRegressor(penalty=penalty, alpha=alpha, learning_rate="constant", eta0=lr,
+                             shuffle=False, max_iter=1, tol=None, average=False)  # fmt: skip
+    reference.fit(sp.csr_matrix(X) if sparse_input else X, y)
+    return reference
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "penalty, alpha, lr",
+    [("l1", 0.05, 0.01), ("elasticnet", 0.05, 0.01), ("l2", 2.0, 1.0), ("l2", 2.0, 0.1)],
+)
+def test_one_row_steps_follow_scikit_learn_sgd(engine, penalty, alpha, lr):
+    # scikit-learn's _sgd_fast: the cumulative L1 penalty of Tsuruoka et al. (2009),
+    # and the L2 shrink clamped at max(0, 1 - lr * alpha) (lr * alpha = 2 here).
+    pytest.importorskip("numba") if engine == "numba" else None
+    X, y = _regression(n=50, d=6)
+    X /= 3 * X.std(0)
+    y /= y.std()
+    ours = GDRegressor(optimizer="sgd", schedule="constant", learning_rate=lr, batch_size=1,
+                       penalty=penalty, alpha=alpha, init="zero", shuffle=False, max_iter=1,
+                       tol=None, average=False, safe_steps=False, engine=engine)  # fmt: skip
+    ours.fit(X, y)
+    reference = _sgd_reference(penalty, alpha, lr, X, y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, rtol=1e-10, atol=1e-12)
+
+
+def test_per_sample_l1_gives_exact_zeros():
+    # Before: the per-step prox left irrelevant coefficients at about +-3e-4.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 8))
+    y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=400)
+    model = GDRegressor(optimizer="sgd", batch_size=1, learning_rate=0.01, penalty="l1",
+                        alpha=0.05, max_iter=5, tol=None, random_state=0)  # fmt: skip
+    model.fit(X, y)
+    assert np.all(model.coef_[2:] == 0.0) and np.all(model.coef_[:2] != 0.0)
