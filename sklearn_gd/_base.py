@@ -365,7 +365,9 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Each batch's gradient is the ``sample_weight``-weighted mean of the
             per-sample gradients.
@@ -373,6 +375,7 @@ class BaseGD(CallbackSupportMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         try:
             return self._fit(X, y, sample_weight)
