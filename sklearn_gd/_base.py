@@ -79,6 +79,10 @@ def _seed(random_state):
 class BaseGD(CallbackSupportMixin, BaseEstimator):
     """Base class of the gradient-descent linear models; not for direct use."""
 
+    # The HTML repr links to our own API pages (doc/api.rst's generated pages).
+    _doc_link_module = "sklearn_gd"
+    _doc_link_template = "https://sklearn-gd.readthedocs.io/en/stable/generated/{estimator_module}.{estimator_name}.html"  # noqa: E501
+
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],

@@ -14,6 +14,7 @@ one), plus every optimizer and schedule class.
 
 import importlib
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,13 @@ def test_every_public_object_is_validated():
         "Warmup",
     ]:
         assert required in names
+
+
+def test_api_reference_lists_every_public_object():
+    """doc/api.rst has an entry for every public object, so a new one gets its page."""
+    api = (Path(__file__).parent.parent / "doc" / "api.rst").read_text()
+    entries = {line.strip() for line in api.splitlines() if line.startswith("   ")}
+    for key, obj in _public_objects().items():
+        short = key.rsplit(".", 1)[-1]
+        qualified = f"{obj.__module__.removeprefix('sklearn_gd.')}.{obj.__name__}"
+        assert short in entries or qualified in entries, f"{key} is missing from doc/api.rst"
