@@ -45,11 +45,17 @@ numpydoc_xref_param_type = False
 
 # --- the gallery ------------------------------------------------------------------------
 # Every example runs (not only plot_*), in its fast mode (``--fast``) unless
-# SKLEARN_GD_DOCS_FULL=1. The Dask example needs the dask extra: without it, it
-# is left out of the gallery instead of failing the build.
-ignore = []
-if not all(importlib.util.find_spec(m) for m in ("dask", "distributed", "dask_ml")):
-    ignore.append("dask_out_of_core")
+# SKLEARN_GD_DOCS_FULL=1. An example that needs an extra the docs extra does not
+# have here is left out of the gallery instead of failing the build.
+EXAMPLE_NEEDS = {
+    "dask_out_of_core": ("dask", "distributed", "dask_ml"),
+    "plot_onnx_export": ("skl2onnx", "onnxruntime"),
+}
+ignore = [
+    name
+    for name, modules in EXAMPLE_NEEDS.items()
+    if not all(importlib.util.find_spec(module) for module in modules)
+]
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

@@ -23,9 +23,10 @@ numpydoc_validation = pytest.importorskip("numpydoc.validate")
 import sklearn_gd  # noqa: E402
 from sklearn_gd import optimizers, schedules  # noqa: E402
 
-# Public submodules whose ``__all__`` lists public objects; an optional one that
-# cannot be imported (its extra is not installed, or it does not exist yet) is skipped.
-SUBMODULES = ["sklearn_gd.onnx"]
+# Public submodules: their ``__all__`` (or, without one, the public classes and
+# functions they define); one that cannot be imported (its extra is not installed,
+# or it does not exist yet) is skipped.
+SUBMODULES = ["sklearn_gd.onnx", "sklearn_gd.exceptions"]
 
 
 def _public_objects():
@@ -41,7 +42,16 @@ def _public_objects():
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        for name in getattr(module, "__all__", ()):
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [
+                name
+                for name, obj in vars(module).items()
+                if not name.startswith("_")
+                and (inspect.isclass(obj) or inspect.isfunction(obj))
+                and obj.__module__ == module_name
+            ]
+        for name in names:
             objects[f"{module_name}.{name}"] = getattr(module, name)
     # Classes returned by public functions are public too.
     from sklearn_gd.lr_finder import LearningRateFinderResult

@@ -12,7 +12,10 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 # The extras an example needs beyond the core dependencies; without them it is skipped.
 # The gallery convention: ``plot_*`` examples draw figures (matplotlib); the others
 # print their results and draw only when matplotlib is there.
-REQUIRES = {"dask_out_of_core.py": ("dask", "distributed", "dask_ml")}
+REQUIRES = {
+    "dask_out_of_core.py": ("dask", "distributed", "dask_ml"),
+    "plot_onnx_export.py": ("matplotlib", "skl2onnx", "onnxruntime"),
+}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
