@@ -36,7 +36,6 @@ default_role = "literal"
 
 # --- API reference --------------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False  # the class template lists the methods itself
 numpydoc_class_members_toctree = False
