@@ -26,25 +26,17 @@ Monitoring the validation *accuracy* instead (``scoring=None``) is a poorer
 guide: on a small validation split many epochs tie, the first of them wins,
 and the restored weights are those of an early, under-trained epoch.
 
-Run ``python examples/plot_early_stopping.py``; the figure goes to
-``examples/output/early_stopping.png``.
+Run ``python examples/plot_early_stopping.py`` to see the figure.
 """
 
-from pathlib import Path
+import matplotlib.pyplot as plt
+from sklearn.datasets import make_classification
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
-import matplotlib
+from sklearn_gd import GDClassifier
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import make_classification  # noqa: E402
-from sklearn.metrics import log_loss  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from sklearn_gd import GDClassifier  # noqa: E402
-
-OUT = Path(__file__).parent / "output"
-OUT.mkdir(exist_ok=True)
 X, y = make_classification(1_500, 400, n_informative=30, flip_y=0.05, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 scaler = StandardScaler().fit(X_train)
@@ -75,5 +67,4 @@ ax.plot(epochs, best.loss_curve_, label="training objective")
 ax.axvline(best.best_epoch_, color="k", linestyle="--", label=f"best epoch ({best.best_epoch_})")
 ax.set(xlabel="epoch", ylabel="log-loss", title="Early stopping with restore_best_weights")
 ax.legend()
-fig.savefig(OUT / "early_stopping.png", dpi=80)
-print(f"figure written to {OUT / 'early_stopping.png'}")
+plt.show()

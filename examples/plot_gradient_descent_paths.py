@@ -15,28 +15,21 @@ gradient-descent tutorial draws:
   the values overflow and ``minimize`` reports the divergence with
   ``success=False``).
 
-Run ``python examples/plot_gradient_descent_paths.py`` (``--fast`` for CI);
-the figure is written to ``examples/output/gradient_descent_paths.png``.
+Run ``python examples/plot_gradient_descent_paths.py`` (``--fast`` for CI).
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from sklearn_gd import minimize
 
 try:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise SystemExit("This example draws figures: pip install 'sklearn-gd[plot]'") from exc
 
 FAST = "--fast" in sys.argv
-OUT = Path(__file__).parent / "output"
-OUT.mkdir(exist_ok=True)
 
 # An elongated bowl: curvature 1 along x, 10 along y.
 A = np.array([[1.0, 0.0], [0.0, 10.0]])
@@ -90,5 +83,4 @@ for step, label in [
 right.set(title="f(w) = (w - 3)^2, plain gradient descent", xlabel="iteration", ylabel="f(w)")
 right.legend()
 fig.tight_layout()
-fig.savefig(OUT / "gradient_descent_paths.png", dpi=90)
-print(f"figure written to {OUT / 'gradient_descent_paths.png'}")
+plt.show()

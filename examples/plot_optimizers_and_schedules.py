@@ -13,28 +13,21 @@ default step size; plain SGD depends most on the step size; a decaying schedule
 (cosine, step, adaptive) ends lower than a constant one, which keeps bouncing
 in the noise of its mini-batches.
 
-Run ``python examples/plot_optimizers_and_schedules.py`` (``--fast`` for CI);
-the figure goes to ``examples/output/optimizers_and_schedules.png``.
+Run ``python examples/plot_optimizers_and_schedules.py`` (``--fast`` for CI).
 """
 
 import sys
 import warnings
-from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import scale
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.preprocessing import scale  # noqa: E402
-
-from sklearn_gd import GDClassifier, LossCurveDisplay  # noqa: E402
+from sklearn_gd import GDClassifier, LossCurveDisplay
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 FAST = "--fast" in sys.argv
-OUT = Path(__file__).parent / "output"
-OUT.mkdir(exist_ok=True)
 X, y = load_digits(return_X_y=True)
 X = scale(X)
 epochs = 10 if FAST else 40
@@ -68,10 +61,9 @@ LossCurveDisplay.from_estimators(by_optimizer, names=optimizers, ax=axes[0], cur
 LossCurveDisplay.from_estimators(by_schedule, names=schedules, ax=axes[1], curves=["loss"])
 axes[0].set_title("Optimizers (constant step, batches of 64)")
 axes[1].set_title("Schedules (Adam, base step 0.05)")
-fig.savefig(OUT / "optimizers_and_schedules.png", dpi=80)
 
 print(f"{'model':<12} {'final objective':>16} {'accuracy':>9}")
 runs = [*zip(optimizers, by_optimizer, strict=True), *zip(schedules, by_schedule, strict=True)]
 for name, model in runs:
     print(f"{name:<12} {model.loss_curve_[-1]:>16.4f} {model.score(X, y):>9.3f}")
-print(f"figure written to {OUT / 'optimizers_and_schedules.png'}")
+plt.show()

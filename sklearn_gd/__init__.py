@@ -5,6 +5,7 @@ from ._cv import GDClassifierCV, GDRegressorCV
 from ._engine import DivergenceError
 from ._minimize import minimize
 from ._regressor import GDRegressor
+from ._show_versions import show_versions
 from .display import LossCurveDisplay
 from .lr_finder import find_learning_rate
 
@@ -17,5 +18,7 @@ __all__ = [
     "LossCurveDisplay",
     "find_learning_rate",
     "minimize",
+    "show_versions",
 ]
+# The one version source: pyproject.toml reads it (setuptools dynamic version).
 __version__ = "0.1.0"

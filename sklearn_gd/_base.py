@@ -122,6 +122,10 @@ class SparseCoefMixin:
 class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of the gradient-descent linear models; not for direct use."""
 
+    # The HTML repr links to our own API pages (doc/api.rst's generated pages).
+    _doc_link_module = "sklearn_gd"
+    _doc_link_template = "https://sklearn-gd.readthedocs.io/en/stable/generated/{estimator_module}.{estimator_name}.html"  # noqa: E501
+
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -553,7 +557,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
         coef_init : array-like of shape (n_outputs, n_features), default=None
             The coefficients to start from (as scikit-learn's SGD takes them),
             instead of ``init`` and ``warm_start``.
@@ -566,6 +572,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return self._transaction(self._fit, X, y, coef_init, intercept_init, sample_weight)
 

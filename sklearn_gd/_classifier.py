@@ -77,6 +77,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
     l1_ratio : float, default=0.15
         Elastic-net mix (used by 'elasticnet' only).
     fit_intercept : bool, default=True
+        Whether to learn an intercept (never penalised). Set it to False when
+        the data are already centred.
     optimizer : str or Optimizer, default='adam'
         'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', 'adamw',
         'nadam', 'amsgrad', or an object from :mod:`sklearn_gd.optimizers`.
@@ -112,10 +114,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
         epochs. Horizon schedules ('cosine', ``Warmup``) are not stopped
         before their horizon.
     n_iter_no_change : int, default=5
+        Patience: the number of epochs without an improvement of ``tol`` before
+        training stops (or, with a plateau schedule, the step size is cut).
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the data and monitor
         the validation score instead of the training objective.
     validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in (0, 1).
+        Used only when ``early_stopping=True``.
     restore_best_weights : bool, default=False
         Keep the weights of the best monitored epoch at the end of ``fit``.
     scoring : 'loss', None, str or callable, default='loss'
@@ -136,15 +142,27 @@ class GDClassifier(ClassifierMixin, BaseGD):
         second epoch of ``fit`` when the batches are smaller than the data,
         and never in ``partial_fit``.
     shuffle : bool, default=True
+        Reshuffle the rows every epoch.
     warm_start : bool, default=False
-        Start ``fit`` from the current ``coef_`` and ``intercept_``.
+        Start ``fit`` from the current ``coef_`` and ``intercept_``; the
+        optimizer state starts afresh (``partial_fit`` continues everything).
     random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling, the validation split and the averaging start;
+        pass an int for reproducible fits.
     verbose : int, default=0
         1 prints one line per epoch (loss, validation score, step size,
         seconds); 2 adds the running loss about ten times an epoch.
     epsilon : float, default=0.1
         Unused by the classification losses; kept for symmetry with
         ``GDRegressor``.
+    engine : {'auto', 'numpy', 'numba'}, default='auto'
+        Where the batch loop runs. 'numba' compiles it (once per machine,
+        cached on disk), which pays for epochs of many small steps
+        (per-sample and small mini-batches); 'numpy' runs it with NumPy, which
+        is as fast for large batches. 'auto' compiles where the whole fit has
+        enough steps to pay for it, and falls back to NumPy with a warning
+        where it cannot compile (a user-defined rule numba cannot compile, an
+        unusable cache).
     safe_steps : bool, default=True
         Only with ``batch_size=1`` and a rule that is not scale-free ('sgd',
         'momentum', 'nesterov'): bound each step by the curvature of its own
@@ -172,21 +190,34 @@ class GDClassifier(ClassifierMixin, BaseGD):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights of the features; one row for two classes.
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts, zero when ``fit_intercept=False``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during ``fit``; defined only when ``X`` has
+        string column names.
     n_iter_ : int
+        Epochs run (``partial_fit`` calls count one each).
     t_ : int
+        Optimizer steps taken.
     loss_curve_ : list of float
+        Training objective (mean loss plus penalty) per epoch.
     validation_score_curve_ : list of float
+        Validation score per epoch, with ``early_stopping``.
     learning_rate_curve_ : list of float
+        Step size at the last step of each epoch.
     best_epoch_ : int or None
+        The epoch with the best monitored value in the last ``fit``.
 
     See Also
     --------
-    GDRegressor : the same engine for regression; its docstring details the
-        shared parameters and attributes.
+    GDRegressor : The same engine for regression.
+    sklearn.linear_model.LogisticRegression : Exact solvers for the log-loss.
+    sklearn.linear_model.SGDClassifier : Per-sample plain SGD.
 
     Examples
     --------
@@ -393,6 +424,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
         y : array-like of shape (n_samples,)
             Class labels of any type.
         coef_init : array-like of shape (n_outputs, n_features), default=None
@@ -402,11 +434,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
         intercept_init : array-like of shape (n_outputs,), default=None
             The intercept to start from.
         sample_weight : array-like of shape (n_samples,), default=None
-            Multiplied by ``class_weight``.
+            Weights of the rows, multiplied by ``class_weight``; None gives
+            every row weight 1.
 
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return super().fit(X, y, coef_init, intercept_init, sample_weight)
 
@@ -416,14 +450,19 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
         y : array-like of shape (n_samples,)
+            Class labels, each one of ``classes``.
         classes : array-like of shape (n_classes,), default=None
             All labels the stream can contain; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; a row's weight counts the same across calls
+            as within one.
 
         Returns
         -------
         self : object
+            The updated estimator.
         """
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
@@ -433,6 +472,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
 
         Returns
         -------
@@ -448,10 +488,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The predicted class of each sample.
         """
         raw = self._raw_predict(X)
         index = (raw[:, 0] > 0).astype(int) if raw.shape[1] == 1 else raw.argmax(axis=1)
@@ -459,16 +501,20 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities (sigmoid / softmax for 'log_loss'; scikit-learn's
-        rule for 'modified_huber').
+        """Class probabilities, for ``loss='log_loss'`` or ``'modified_huber'``.
+
+        The sigmoid (two classes) or softmax of the scores for 'log_loss';
+        scikit-learn's rule for 'modified_huber'.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``.
         """
         raw = self._raw_predict(X)
         return self._make_loss().inverse_link(raw)
@@ -480,10 +526,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The logarithm of each class's probability, in the order of ``classes_``.
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

@@ -75,7 +75,10 @@ def minimize(
         estimates it by central finite differences (``2 * x.size`` evaluations
         of ``fun`` per iteration, with a warning).
     optimizer : str or Optimizer, default='adam'
+        The update rule: a name accepted by the estimators' ``optimizer`` or an
+        object from :mod:`sklearn_gd.optimizers`.
     learning_rate : float, default=0.01
+        The base step size, > 0, shaped by ``schedule``.
     schedule : str or Schedule, default='constant'
         Per-epoch schedules count one iteration as one epoch. 'optimal' is not
         available: it is defined for regularised losses only.

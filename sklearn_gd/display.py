@@ -29,8 +29,13 @@ class LossCurveDisplay:
     axes_ : ndarray of matplotlib Axes
         One Axes per drawn curve kind, in the order of ``curves``.
     figure_ : matplotlib Figure
+        The figure holding ``axes_``.
     lines_ : dict
         For each drawn curve kind, the list of Line2D (one per run).
+
+    See Also
+    --------
+    find_learning_rate : The learning-rate range test, with its own plot.
 
     Examples
     --------
@@ -64,6 +69,8 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimator : fitted GDRegressor, GDClassifier or Pipeline
+            The model whose curves to draw; a Pipeline must end in one of the
+            estimators.
         name : str, default=None
             Legend label; the class name by default.
         ax : matplotlib Axes or sequence of Axes, default=None
@@ -74,6 +81,7 @@ class LossCurveDisplay:
         Returns
         -------
         display : LossCurveDisplay
+            The display, drawn.
         """
         return cls([cls._run(estimator, name)]).plot(ax=ax, curves=curves)
 
@@ -84,14 +92,18 @@ class LossCurveDisplay:
         Parameters
         ----------
         estimators : sequence of fitted estimators
+            The models to compare (each alone or last in a Pipeline).
         names : sequence of str, default=None
             Legend labels, one per estimator.
         ax : matplotlib Axes or sequence of Axes, default=None
+            See :meth:`plot`.
         curves : sequence of {'loss', 'validation', 'learning_rate'}, default=None
+            See :meth:`plot`.
 
         Returns
         -------
         display : LossCurveDisplay
+            The display, drawn.
         """
         names = names if names is not None else [None] * len(estimators)
         if len(names) != len(estimators):
@@ -113,6 +125,7 @@ class LossCurveDisplay:
         Returns
         -------
         self : LossCurveDisplay
+            The display, with ``axes_``, ``figure_`` and ``lines_`` set.
         """
         plt = import_pyplot("LossCurveDisplay")
         if curves is None:

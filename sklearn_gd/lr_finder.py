@@ -36,7 +36,10 @@ class _RangeTest(Schedule):
 class LearningRateFinderResult:
     """What :func:`find_learning_rate` measured.
 
-    Attributes
+    Returned by :func:`find_learning_rate`, not made by hand; each parameter is
+    stored as the attribute of the same name.
+
+    Parameters
     ----------
     learning_rates : ndarray
         The step size of each step taken.
@@ -54,6 +57,20 @@ class LearningRateFinderResult:
         training data, nor more than 0.01 below it in 5-fold cross-validation.
     stopped_early : bool
         Whether the loss exploded (or diverged) before the last step.
+
+    See Also
+    --------
+    find_learning_rate : The function that returns it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier, find_learning_rate
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> result = find_learning_rate(GDClassifier(), scale(X), y, random_state=0)
+    >>> len(result.learning_rates) == len(result.losses)
+    True
     """
 
     def __init__(self, learning_rates, losses, smoothed_losses, suggestion, stopped_early):
@@ -69,10 +86,12 @@ class LearningRateFinderResult:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Where to draw; None makes a new figure.
 
         Returns
         -------
         ax : matplotlib Axes
+            The Axes drawn on.
         """
         plt = import_pyplot("LearningRateFinderResult.plot")
         if ax is None:
@@ -126,12 +145,16 @@ def find_learning_rate(
         suggestion is for the last step
         (``pipeline.set_params(<last step>__learning_rate=...)``).
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Target values.
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows.
     min_learning_rate, max_learning_rate : float, default=1e-6, 10.0
         The range of step sizes tried: finite, ``0 < min < max``.
     n_steps : int, default=200
-        Steps taken (at least 10).
+        Number of optimizer steps (at least 10); the step size grows
+        geometrically over them.
     stop_factor : float, default=4.0
         Stop once the smoothed objective exceeds this multiple (> 1) of its
         minimum.
@@ -143,6 +166,11 @@ def find_learning_rate(
     Returns
     -------
     result : LearningRateFinderResult
+        The step sizes, the losses, and the suggested ``learning_rate``.
+
+    See Also
+    --------
+    LossCurveDisplay : The curves of a fitted model, epoch by epoch.
 
     Examples
     --------

@@ -32,7 +32,15 @@ _EPS = [Interval(Real, 0, None, closed="neither")]
 
 
 class Optimizer(BaseEstimator):
-    """Base class for update rules.
+    """Base class for update rules: subclass it to write your own optimizer.
+
+    An optimizer holds only its hyperparameters; its state (the slots) lives
+    on the estimator. A subclass names its ``slots`` and ``hyper_names`` and
+    sets ``rule`` and ``effective`` to two pure elementwise functions,
+    ``rule(theta, grad, slots, lr, t, hyper) -> (theta, slots)`` and
+    ``effective(slots, lr, t, hyper) -> step``; the compiled loop compiles
+    the same functions. See the module docstring of
+    :mod:`sklearn_gd.optimizers`.
 
     Attributes
     ----------
@@ -46,6 +54,22 @@ class Optimizer(BaseEstimator):
         True when the rule is plain ``theta - lr * grad``: the compiled loop
         then keeps the L2 decay of per-sample steps on sparse rows as one scale
         factor, and touches only the row's features.
+
+    See Also
+    --------
+    SGD : The simplest subclass.
+    Adam : A subclass with two slots and three hyperparameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_gd.optimizers import Momentum
+    >>> opt = Momentum(momentum=0.5)
+    >>> theta, grad = np.zeros(2), np.array([1.0, -2.0])
+    >>> state = opt.init(theta)
+    >>> opt.step(theta, grad, state, lr=0.1, t=1)
+    >>> theta
+    array([-0.1,  0.2])
     """
 
     slots = ()
@@ -62,22 +86,63 @@ class Optimizer(BaseEstimator):
         return tuple(float(getattr(self, name)) for name in self.hyper_names)
 
     def init(self, theta):
-        """Fresh state: one zero array per slot, shaped like ``theta``."""
+        """Fresh state: one zero array per slot, shaped like ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray
+            The parameters the state will belong to.
+
+        Returns
+        -------
+        state : tuple of ndarray
+            One zero array like ``theta`` per name in ``slots``.
+        """
         return tuple(np.zeros_like(theta) for _ in self.slots)
 
     def step(self, theta, grad, state, lr, t):
-        """Update ``theta`` and ``state`` in place."""
+        """Update ``theta`` and ``state`` in place.
+
+        Parameters
+        ----------
+        theta : ndarray
+            The parameters, updated in place.
+        grad : ndarray
+            The gradient of the objective at ``theta``, shaped like it.
+        state : tuple of ndarray
+            The slots from :meth:`init` (or the previous step), updated in place.
+        lr : float
+            The step size of this step.
+        t : int
+            The 1-based optimizer step count (bias corrections use it).
+        """
         new_theta, new_state = self.rule(theta, grad, state, lr, t, self.hyper)
         theta[...] = new_theta
         for slot, new in zip(state, new_state, strict=True):
             slot[...] = new
 
     def effective_step(self, state, lr, t, out):
-        """Write into ``out`` the per-coordinate step ``D`` with ``update = D * grad``
-        at a fixed point, and return it.
+        """Write into ``out`` the per-coordinate step at a fixed point, and return it.
 
+        The step ``D`` is the one with ``update = D * grad`` at a fixed point.
         The L1 proximal step thresholds by ``l1 * D``, which keeps the fixed
         point at the exact L1-penalised optimum.
+
+        Parameters
+        ----------
+        state : tuple of ndarray
+            The current slots.
+        lr : float
+            The step size.
+        t : int
+            The 1-based optimizer step count.
+        out : ndarray
+            Where to write the step, shaped like the slots.
+
+        Returns
+        -------
+        out : ndarray
+            ``out``, holding the per-coordinate step.
         """
         out[...] = self.effective(state, lr, t, self.hyper)
         return out
@@ -181,7 +246,31 @@ def amsgrad_effective(slots, lr, t, hyper):
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: ``theta -= lr * grad``."""
+    """Plain gradient descent: ``theta <- theta - lr * g``.
+
+    The textbook update, and the rule of scikit-learn's ``SGDClassifier``: each
+    step moves the weights against the gradient ``g`` of the batch objective by
+    the step size ``lr`` (``learning_rate`` times the schedule's factor). It
+    has no hyperparameter of its own and no state. Its step is not scale-free:
+    a gradient twice as large moves twice as far, so the step size must suit
+    the curvature of the problem (standardise the features).
+
+    See Also
+    --------
+    Momentum : Adds a velocity that averages past gradients.
+    Adam : Scale-free steps from running moments of the gradient.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import SGD
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=SGD(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
+    """
 
     linear = True
     rule = staticmethod(sgd_rule)
@@ -189,12 +278,34 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
-    """Heavy-ball momentum: ``v = momentum * v + g; theta -= lr * v``.
+    """Heavy-ball momentum: ``v <- momentum * v + g; theta <- theta - lr * v``.
+
+    The velocity ``v`` accumulates past gradients (Polyak 1964), which
+    speeds progress along directions where they agree and damps zig-zags
+    across narrow valleys. The update equals ``torch.optim.SGD`` with
+    ``momentum``; at a fixed point the effective step is ``lr / (1 - momentum)``.
 
     Parameters
     ----------
     momentum : float, default=0.9
-        Decay of the velocity, in [0, 1).
+        Decay of the velocity, in [0, 1). 0 is plain gradient descent; values
+        near 1 remember more of the past and need a smaller ``learning_rate``.
+
+    See Also
+    --------
+    Nesterov : Momentum with a look-ahead gradient.
+    SGD : Plain gradient descent.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import Momentum
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=Momentum(momentum=0.9), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     slots = ("velocity",)
@@ -208,24 +319,64 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """Nesterov momentum: ``v = momentum * v + g; theta -= lr * (g + momentum * v)``.
+    """Nesterov momentum: ``v <- momentum * v + g; theta <- theta - lr * (g + momentum * v)``.
+
+    The velocity is applied with a look-ahead (Sutskever et al. 2013), as
+    ``torch.optim.SGD(nesterov=True)``: it overshoots less than heavy-ball
+    momentum when the gradient changes direction.
 
     Parameters
     ----------
     momentum : float, default=0.9
         Decay of the velocity, in [0, 1).
+
+    See Also
+    --------
+    Momentum : Heavy-ball momentum without the look-ahead.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import Nesterov
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=Nesterov(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     rule = staticmethod(nesterov_rule)
 
 
 class AdaGrad(Optimizer):
-    """AdaGrad: per-coordinate steps shrink with the sum of squared gradients.
+    """AdaGrad: ``G <- G + g**2; theta <- theta - lr * g / (sqrt(G) + eps)``.
+
+    Each coordinate's step shrinks with the sum of its squared gradients
+    (Duchi et al. 2011): rare features keep large steps, frequent ones get
+    small steps. The steps do not depend on the scale of the gradient
+    (scale-free), and they decay on their own, so a constant schedule suits it.
 
     Parameters
     ----------
     eps : float, default=1e-8
-        Added to the denominator for numerical stability.
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
+
+    See Also
+    --------
+    RMSProp : A running average instead of a sum, so steps do not vanish.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import AdaGrad
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=AdaGrad(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     slots = ("accumulator",)
@@ -240,13 +391,35 @@ class AdaGrad(Optimizer):
 
 
 class RMSProp(Optimizer):
-    """RMSProp: steps divided by a running root mean square of the gradient.
+    """RMSProp: ``v <- rho * v + (1 - rho) * g**2; theta <- theta - lr * g / (sqrt(v) + eps)``.
+
+    Steps are divided by a running root mean square of the gradient (Hinton
+    2012), as ``torch.optim.RMSprop``: scale-free like AdaGrad, but the
+    average forgets old gradients, so the steps do not shrink to zero.
 
     Parameters
     ----------
     rho : float, default=0.9
-        Decay of the running average of squared gradients.
+        Decay of the running average of squared gradients, in [0, 1).
     eps : float, default=1e-8
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
+
+    See Also
+    --------
+    AdaGrad : The sum of squared gradients instead of a running average.
+    Adam : RMSProp with momentum and bias correction.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import RMSProp
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=RMSProp(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     slots = ("sq_avg",)
@@ -264,13 +437,42 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     """Adam: bias-corrected first and second moment estimates.
 
+    With ``m <- beta1 * m + (1 - beta1) * g`` and
+    ``v <- beta2 * v + (1 - beta2) * g**2``, the step at optimizer step ``t``
+    is ``theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)`` with
+    ``m_hat = m / (1 - beta1**t)`` and ``v_hat = v / (1 - beta2**t)``
+    (Kingma & Ba 2015, as ``torch.optim.Adam``). Each coordinate moves by
+    about ``lr`` per step whatever the scale of its gradient, so one
+    ``learning_rate`` works across problems; it is the estimators' default.
+
     Parameters
     ----------
     beta1 : float, default=0.9
-        Decay of the first moment (the mean of gradients).
+        Decay of the first moment ``m`` (the running mean of gradients), in
+        [0, 1). Lower values follow the latest gradients more closely.
     beta2 : float, default=0.999
-        Decay of the second moment (the mean of squared gradients).
+        Decay of the second moment ``v`` (the running mean of squared
+        gradients), in [0, 1).
     eps : float, default=1e-8
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
+
+    See Also
+    --------
+    AdamW : Adam with decoupled weight decay.
+    NAdam : Adam with a Nesterov look-ahead.
+    AMSGrad : Adam with a non-decreasing second moment.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import Adam
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=Adam(beta1=0.9), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     slots = ("m", "v")
@@ -303,9 +505,32 @@ class AdamW(Adam):
     Parameters
     ----------
     beta1 : float, default=0.9
+        Decay of the first moment ``m`` (the running mean of gradients), in
+        [0, 1). Lower values follow the latest gradients more closely.
     beta2 : float, default=0.999
+        Decay of the second moment ``v`` (the running mean of squared
+        gradients), in [0, 1).
     eps : float, default=1e-8
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
     weight_decay : float, default=0.01
+        Decoupled decay per unit step size, >= 0. Unlike ``alpha``, it is not
+        rescaled by Adam's per-coordinate step.
+
+    See Also
+    --------
+    Adam : The same rule without decoupled decay.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import AdamW
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=AdamW(weight_decay=0.01), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     _parameter_constraints = {
@@ -325,11 +550,37 @@ class AdamW(Adam):
 class NAdam(Adam):
     """Adam with Nesterov momentum (Dozat 2016).
 
+    The first moment is taken with a look-ahead:
+    ``m_hat = beta1 * m / (1 - beta1**(t+1)) + (1 - beta1) * g / (1 - beta1**t)``,
+    and the step is ``lr * m_hat / (sqrt(v_hat) + eps)``, with a constant
+    ``beta1`` (no momentum schedule).
+
     Parameters
     ----------
     beta1 : float, default=0.9
+        Decay of the first moment ``m`` (the running mean of gradients), in
+        [0, 1). Lower values follow the latest gradients more closely.
     beta2 : float, default=0.999
+        Decay of the second moment ``v`` (the running mean of squared
+        gradients), in [0, 1).
     eps : float, default=1e-8
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
+
+    See Also
+    --------
+    Adam : The same moments without the look-ahead.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import NAdam
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=NAdam(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     rule = staticmethod(nadam_rule)
@@ -338,11 +589,37 @@ class NAdam(Adam):
 class AMSGrad(Adam):
     """Adam with a non-decreasing second moment (Reddi et al. 2018).
 
+    The step divides by the running maximum of ``v`` instead of ``v``
+    (``torch.optim.Adam(amsgrad=True)``), so a coordinate's step size never
+    grows back after a large gradient; this repairs Adam's convergence on
+    some convex problems.
+
     Parameters
     ----------
     beta1 : float, default=0.9
+        Decay of the first moment ``m`` (the running mean of gradients), in
+        [0, 1). Lower values follow the latest gradients more closely.
     beta2 : float, default=0.999
+        Decay of the second moment ``v`` (the running mean of squared
+        gradients), in [0, 1).
     eps : float, default=1e-8
+        Added to the denominator (outside the square root, as in torch) so
+        that a coordinate with a zero gradient history takes no infinite step.
+
+    See Also
+    --------
+    Adam : The same rule with the current second moment.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from sklearn_gd import GDClassifier
+    >>> from sklearn_gd.optimizers import AMSGrad
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = GDClassifier(optimizer=AMSGrad(), random_state=0).fit(scale(X), y)
+    >>> clf.score(scale(X), y) > 0.95
+    True
     """
 
     slots = ("m", "v", "v_max")
