@@ -401,10 +401,12 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 f"the fitted model's {classes.tolist()!r}. Set warm_start=False to fit "
                 "a new model."
             )
-        if coef_shape != np.shape(before["coef_"]):
+        old_shape = np.shape(before["coef_"])
+        # Compared as (outputs, features): a sparsified coef_ is 2-D even for one output.
+        if (1, *coef_shape)[-2:] != (1, *old_shape)[-2:]:
             raise ValueError(
                 f"warm_start=True but y gives coefficients of shape {coef_shape}, not the "
-                f"fitted model's {np.shape(before['coef_'])} (another number of outputs). "
+                f"fitted model's {old_shape} (another number of outputs). "
                 "Set warm_start=False to fit a new model."
             )
 
