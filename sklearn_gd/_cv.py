@@ -17,8 +17,9 @@ each model sees about ``batch_size`` of its training rows per step and takes as
 many steps per epoch as that ``fit`` would.
 """
 
+import inspect
 import warnings
-from itertools import product
+from itertools import groupby, product
 from numbers import Integral
 
 import numpy as np
@@ -35,7 +36,7 @@ from ._compat import Interval, StrOptions
 from ._engine import DivergenceError
 from ._regressor import GDRegressor
 from ._stopping import Monitor
-from .penalties import soft_threshold
+from .penalties import cumulative_l1, soft_threshold
 from .schedules import ScheduleContext, plateau_of
 
 # Attributes of the refitted model that the search exposes as its own.
@@ -82,7 +83,7 @@ class _Grid:
     that stop are dropped by indexing every array with the survivors.
     """
 
-    def __init__(self, theta, opt_state, fold, lr, l2, l1, average_start, models):
+    def __init__(self, theta, opt_state, fold, lr, l2, l1, average_start, models, cumulative):
         self.theta = theta
         self.opt_state = opt_state
         self.fold = fold
@@ -97,6 +98,9 @@ class _Grid:
         self.avg = np.zeros_like(theta) if average_start.any() else None
         self.n_avg = np.zeros(n, dtype=np.int64)
         self.any_l2, self.any_l1 = bool(l2.any()), bool(l1.any())
+        # One-row steps take the L1 part as a cumulative penalty (``cumulative_l1``).
+        self.l1_state = (np.zeros_like(theta), np.zeros_like(theta)) if cumulative else None
+        self.penalty_sum = np.zeros(n)  # the epoch's sum_B sw(B) * alpha R(w_B)
         self.all_averaging = False
         self._derived()
 
@@ -108,9 +112,11 @@ class _Grid:
     def keep(self, mask):
         """Drop the models where ``mask`` is False."""
         for name in ("theta", "fold", "lr", "l2", "l1", "average_start", "models", "t",
-                     "lr_scale", "n_avg"):  # fmt: skip
+                     "lr_scale", "n_avg", "penalty_sum"):  # fmt: skip
             setattr(self, name, getattr(self, name)[mask])
         self.opt_state = tuple(s[mask] for s in self.opt_state)
+        if self.l1_state is not None:
+            self.l1_state = tuple(s[mask] for s in self.l1_state)
         if self.avg is not None:
             self.avg = self.avg[mask]
         self._derived()
@@ -128,16 +134,18 @@ class _Grid:
         return np.where((self.n_avg > 0)[:, None, None], self.avg, self.theta)
 
 
-def _step(grid, trainer, Xb, Yb, scale, live, lr, fold_rows=None):
+def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_rows=None):
     """One batch for every active model; mirrors ``Trainer._numpy_loop``'s step.
 
     ``scale`` (rows, models) holds each model's weight of the batch's rows (0 off
     its training fold) over its normaliser ``|B_train| * mean(sw_train)``;
     ``live`` says which models step (None: all; a batch without training
     weight is skipped, as ``run_epoch`` skips it), ``lr`` their scheduled step
-    sizes, and ``fold_rows``, on the
-    full batch, each fold's training rows. Returns the raw predictions, (rows,
-    models * K).
+    sizes, ``batch_weight`` their training weight in the batch (which weighs
+    the penalty of the curve, taken at the weights the batch steps from),
+    ``sq`` the rows' curvature bound ``c * ||x~||^2`` when ``safe_steps``
+    applies, and ``fold_rows``, on the full batch, each fold's training rows.
+    Returns the raw predictions, (rows, models * K).
     """
     theta = grid.theta
     A, K, D = theta.shape
@@ -172,6 +180,22 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, fold_rows=None):
                 grad[on, 0, -1] = np.ascontiguousarray(d[rows_f, :, 0][:, on].T).sum(axis=1)
             else:
                 grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
+    if grid.any_l2 or grid.any_l1:  # the curve's penalty, at the weights stepped from
+        penalty = 0.5 * grid.l2 * np.einsum("akd,akd->a", coef, coef) if grid.any_l2 else 0.0
+        if grid.any_l1:
+            penalty = penalty + grid.l1 * np.abs(coef).sum(axis=(1, 2))
+        grid.penalty_sum += batch_weight * penalty
+    if sq is not None:  # safe_steps: the step within 1 / L of the model's rows
+        curvature = lr * (sq @ scale)
+        lr = lr / np.maximum(curvature, 1.0)
+    if trainer.optimizer.linear and grid.any_l2:
+        # Past lr * l2 = 1 the shrink (1 - lr * l2) would flip the sign: the base
+        # fit clamps it at 0, which is stepping from coef = 0 (its L2 term then 0).
+        clamp = lr * grid.l2 > 1.0
+        if live is not None:
+            clamp &= live
+        if clamp.any():
+            coef[clamp] = 0.0
     if grid.any_l2:
         grad[:, :, :-1] += grid.l2_3 * coef
     if trainer.clip_norm is not None:
@@ -191,7 +215,15 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, fold_rows=None):
     if grid.any_l1:
         step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
         coef_l = sub.theta[:, :, :-1]
-        coef_l[...] = soft_threshold(coef_l, grid.l1[idx][:, None, None] * step[:, :, :-1])
+        l1 = grid.l1[idx][:, None, None]
+        if grid.l1_state is None:
+            coef_l[...] = soft_threshold(coef_l, l1 * step[:, :, :-1])
+        else:
+            u, q = (s[idx] for s in grid.l1_state)
+            u += l1 * step
+            coef_l[...], q[:, :, :-1] = cumulative_l1(coef_l, u[:, :, :-1], q[:, :, :-1])
+            if not isinstance(idx, slice):
+                grid.l1_state[0][idx], grid.l1_state[1][idx] = u, q
     if grid.avg is not None and live is None and grid.all_averaging:
         grid.n_avg += 1
         grid.avg += (theta - grid.avg) * (1.0 / grid.n_avg)[:, None, None]
@@ -252,6 +284,7 @@ class _BaseGDCV(BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in training (each model's gradient is the
             weighted mean over its fold's training rows) and in the refit; the
@@ -262,6 +295,7 @@ class _BaseGDCV(BaseEstimator):
         Returns
         -------
         self : object
+            The fitted search.
         """
         grid = self._check_search_params()
         proto = self._estimator_class(**self._base_params())
@@ -413,10 +447,14 @@ class _BaseGDCV(BaseEstimator):
                 [estimators[g]._average_start(int(n_train[f]), b, False) for g, f in models]
             ),  # fmt: skip
             models=np.arange(M),
+            cumulative=b == 1 and any(t.penalty.l1 for t in trainers),
         )
+        # safe_steps: each row's curvature bound, when the base fit would bound its steps.
+        sq = trainer._safe_rows(X, int(n_train.min()))
         contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
-        steps_per_epoch = -(-int(n_train.min()) // b)
-        monitors = [self._monitor(trainers[g], grid[g][0], steps_per_epoch) for g, _ in models]
+        monitors = [
+            self._monitor(trainers[g], grid[g][0], -(-int(n_train[f]) // b)) for g, f in models
+        ]
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)
         curves = [[] for _ in range(M)]
@@ -427,13 +465,15 @@ class _BaseGDCV(BaseEstimator):
         for epoch in range(1, self.max_iter + 1):
             # The epoch's rows in their batch order, gathered once: each batch is a slice.
             # Per fold, not per model: the models of a fold share its weights.
-            Xo, Yo, Wo, member_o = X, Y, W, member
+            Xo, Yo, Wo, member_o, sq_o = X, Y, W, member, sq
             if not full and self.shuffle:
                 rng.shuffle(order)
                 Xo, Yo, Wo, member_o = X[order], Y[order], W[:, order], member[:, order]
+                sq_o = None if sq is None else sq[order]
             starts = np.arange(0, n, rows_per_batch)
             count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
-            live = (np.add.reduceat(Wo, starts, axis=1) > 0)[state.fold]  # (models, batches)
+            batch_weight = np.add.reduceat(Wo, starts, axis=1)  # (folds, batches)
+            live = (batch_weight > 0)[state.fold]  # (models, batches)
             all_live = live.all(axis=0)
             total = count * mean_weight[:, None]
             total[total == 0] = 1.0
@@ -450,6 +490,7 @@ class _BaseGDCV(BaseEstimator):
                 state.n_avg[:] = 0
             state.all_averaging = state.averaging
             raws = np.zeros((n, len(state.models) * K), dtype=Y.dtype)
+            state.penalty_sum[:] = 0.0
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for j, lo in enumerate(starts):
                     if not all_live[j] and not live[:, j].any():
@@ -458,8 +499,10 @@ class _BaseGDCV(BaseEstimator):
                     raws[rows] = _step(state, trainer, Xo[rows], Yo[rows],
                                        scale[rows][:, state.fold],
                                        None if all_live[j] else live[:, j],
-                                       lrs[:, j], fold_rows)  # fmt: skip
-                objective = self._objectives(state, trainers, models, Yo, Wo, raws)
+                                       lrs[:, j], batch_weight[state.fold, j],
+                                       None if sq_o is None else sq_o[rows],
+                                       fold_rows)  # fmt: skip
+                objective = self._objectives(state, trainers[0].loss, Yo, Wo, raws)
             finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
             for s in state.opt_state:
                 finite &= np.isfinite(s).all(axis=(1, 2))
@@ -502,11 +545,11 @@ class _BaseGDCV(BaseEstimator):
         )
 
     @staticmethod
-    def _objectives(state, trainers, models, Y, W, raws, chunk=1 << 20):
-        """Each active model's training objective: mean loss over its fold's training
-        rows at their steps' weights, plus its penalty (``Trainer.objective``)."""
+    def _objectives(state, loss, Y, W, raws, chunk=1 << 20):
+        """Each active model's training objective, as ``run_epoch`` returns it: loss
+        and penalty over its fold's training rows, at the weights each batch stepped
+        from, over their total weight."""
         A, K = len(state.models), Y.shape[1]
-        loss = trainers[0].loss
         sums = np.zeros(A)
         step = max(1, chunk // (A * K))
         for s in range(0, Y.shape[0], step):
@@ -518,13 +561,7 @@ class _BaseGDCV(BaseEstimator):
                 values = type(loss).value_function(Ys[:, None, :], raw.reshape(-1, A, K),
                                                    loss.param).sum(axis=2)  # fmt: skip
             sums += (W[:, s : s + step] @ values)[state.fold, np.arange(A)]
-        mean_loss = sums / W.sum(axis=1)[state.fold]
-        weights = state.weights
-        penalty = np.array([
-            trainers[models[m][0]].penalty.value(weights[a][:, :-1])
-            for a, m in enumerate(state.models)
-        ])  # fmt: skip
-        return mean_loss + penalty
+        return (sums + state.penalty_sum) / W.sum(axis=1)[state.fold]
 
     # --- prediction, delegated to the refitted model ------------------------------------
 
@@ -547,6 +584,7 @@ class _BaseGDCV(BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The refitted model's predictions.
         """
         return self._best().predict(X)
 
@@ -573,26 +611,71 @@ _SEARCH_CONSTRAINTS = {
     "refit": ["boolean"],
 }
 
-_SEARCH_DOC = """\
+# The search's own parameters; the base estimator's are documented by reference.
+_SEARCH_DOC = {
+    "learning_rates": """\
     learning_rates : int or array-like of float, default=7
         The learning rates searched. An int ``n`` gives ``n`` values spaced
         evenly in log scale over four decades around ``learning_rate``:
         ``learning_rate * 10 ** np.linspace(-2, 2, n)``.
+""",
+    "alphas": """\
     alphas : None, int or array-like of float, default=None
         The penalty strengths searched, crossed with ``learning_rates``. None
         keeps ``alpha``; an int ``n`` gives ``alpha * 10 ** np.linspace(-2, 2, n)``.
+""",
+    "cv": """\
     cv : int, cross-validation generator or iterable, default=5
         As in ``GridSearchCV``: an int is the number of folds (stratified for
         classifiers), or a splitter, or an iterable of (train, test) pairs.
+""",
+    "scoring": """\
     scoring : str, callable or None, default=None
         How each held-out fold is scored, as in ``GridSearchCV``: None is the
         estimator's ``score`` (%(score)s), a scorer name or a callable
         ``scorer(estimator, X, y)``; 'loss' is minus the mean held-out loss.
         It replaces the base estimator's early-stopping ``scoring``.
+""",
+    "refit": """\
     refit : bool, default=True
         Refit the estimator on all the data at the best learning rate and alpha.
         Prediction needs it.
+""",
+}
+_UNSUPPORTED_DOC = """\
+    %(names)s : see %(base)s
+        Kept for ``clone`` and ``get_params``; ``early_stopping``,
+        ``restore_best_weights`` and ``warm_start`` must stay False (a
+        ``ValueError``): the search's models train from a cold start and stop
+        on their training objective.
 """
+_BASE_DOC = """\
+    %(names)s : see %(base)s
+        As in :class:`%(base)s`, with the same defaults; they set every
+        model of the search and the refit. ``learning_rate`` and ``alpha`` are
+        the centres of ``learning_rates`` and ``alphas`` when those are ints.
+"""
+_UNSUPPORTED = ("early_stopping", "validation_fraction", "restore_best_weights", "warm_start")
+
+
+def _parameters_doc(search, score):
+    """The Parameters section, in the order of the signature (which numpydoc checks):
+    runs of the base estimator's parameters documented together by reference."""
+    base = search._estimator_class.__name__
+    names = list(inspect.signature(search).parameters)
+    out, seen = [], set()
+    for kind, run in groupby(names, lambda n: n if n in _SEARCH_DOC else n in _UNSUPPORTED):
+        run = list(run)
+        if isinstance(kind, str):
+            out.append(_SEARCH_DOC[kind] % {"score": score})
+            continue
+        text = (_UNSUPPORTED_DOC if kind else _BASE_DOC) % {"names": ", ".join(run), "base": base}
+        if kind in seen:  # a later run of the same kind: its first line and "As above."
+            text = text.splitlines()[0] + "\n        As above.\n"
+        seen.add(kind)
+        out.append(text)
+    return "".join(out)[4:]  # the placeholder's line is indented already
+
 
 _ATTRIBUTES_DOC = """\
     learning_rate_ : float
@@ -647,7 +730,12 @@ _NOTES = """
     mini-batches all models see the same batches, drawn from the full data's
     order and ``batch_size * n_samples / n_train`` rows long, so that each
     model steps on about ``batch_size`` of its training rows, as many steps per
-    epoch as its own ``fit`` would take.
+    epoch as its own ``fit`` would take. Each step follows the base estimator's
+    rules: ``init``, the clamped L2 shrink of ``optimizer='sgd'``, AdamW's
+    decay before the step, and with ``batch_size=1`` the cumulative L1 penalty
+    and ``safe_steps`` (each model's step bounded by the curvature of its
+    rows in the batch, about one). ``loss_curve_grid_`` takes the penalty at
+    the weights each batch stepped from, as ``loss_curve_`` does.
 
     Not supported: ``early_stopping``, ``restore_best_weights`` and
     ``warm_start`` (a ``ValueError``), and ``partial_fit``. ``engine`` applies
@@ -658,43 +746,34 @@ _NOTES = """
 class GDClassifierCV(ClassifierMixin, _BaseGDCV):
     """GDClassifier with its learning rate (and alpha) chosen by cross-validation in one pass.
 
-    Trains every (learning rate, alpha, fold) model together, as rows of one
-    weight matrix, then refits :class:`GDClassifier` on all the data at the
-    grid point with the best mean held-out score. It gives the choice of
-    ``GridSearchCV(GDClassifier(), {'learning_rate': ..., 'alpha': ...})``
-    at a fraction of the time: each batch is read once for the whole grid.
+        Trains every (learning rate, alpha, fold) model together, as rows of one
+        weight matrix, then refits :class:`GDClassifier` on all the data at the
+        grid point with the best mean held-out score. It gives the choice of
+        ``GridSearchCV(GDClassifier(), {'learning_rate': ..., 'alpha': ...})``
+        at a fraction of the time: each batch is read once for the whole grid.
 
-    Parameters
-    ----------
-    loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
-schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
-shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
-        As in :class:`GDClassifier`, with the same defaults; they set every
-        model of the search and the refit. ``learning_rate`` and ``alpha`` are
-        the centres of ``learning_rates`` and ``alphas`` when those are ints.
-    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
-        Kept for ``clone`` and ``get_params``; ``early_stopping``,
-        ``restore_best_weights`` and ``warm_start`` must stay False.
-%(search)s
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-%(attributes)s
-    See Also
-    --------
-    GDClassifier : The estimator searched.
-    GDRegressorCV : The same search for regression.
-%(notes)s
-    Examples
-    --------
-    >>> from sklearn.datasets import load_breast_cancer
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn_gd import GDClassifierCV
-    >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> search = make_pipeline(StandardScaler(), GDClassifierCV(random_state=0)).fit(X, y)
-    >>> search[-1].scores_.shape
-    (5, 7)
+        Parameters
+        ----------
+        %(parameters)s
+        Attributes
+        ----------
+        classes_ : ndarray of shape (n_classes,)
+    %(attributes)s
+        See Also
+        --------
+        GDClassifier : The estimator searched.
+        GDRegressorCV : The same search for regression.
+    %(notes)s
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sklearn_gd import GDClassifierCV
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> search = make_pipeline(StandardScaler(), GDClassifierCV(random_state=0)).fit(X, y)
+        >>> search[-1].scores_.shape
+        (5, 7)
     """
 
     _estimator_class = GDClassifier
@@ -727,6 +806,8 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         verbose=0,
         epsilon=0.1,
         engine="auto",
+        safe_steps=True,
+        init="zero",
         class_weight=None,
         learning_rates=7,
         alphas=None,
@@ -757,6 +838,8 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         self.verbose = verbose
         self.epsilon = epsilon
         self.engine = engine
+        self.safe_steps = safe_steps
+        self.init = init
         self.class_weight = class_weight
         self.learning_rates = learning_rates
         self.alphas = alphas
@@ -773,6 +856,7 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The refitted model's decision function.
         """
         return self._best().decision_function(X)
 
@@ -787,6 +871,7 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``.
         """
         return self._best().predict_proba(X)
 
@@ -801,6 +886,7 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, in the order of ``classes_``.
         """
         return self._best().predict_log_proba(X)
 
@@ -808,42 +894,33 @@ shuffle, random_state, verbose, epsilon, engine, class_weight : see GDClassifier
 class GDRegressorCV(RegressorMixin, _BaseGDCV):
     """GDRegressor with its learning rate (and alpha) chosen by cross-validation in one pass.
 
-    Trains every (learning rate, alpha, fold) model together, as rows of one
-    weight matrix, then refits :class:`GDRegressor` on all the data at the
-    grid point with the best mean held-out score. It gives the choice of
-    ``GridSearchCV(GDRegressor(), {'learning_rate': ..., 'alpha': ...})``
-    at a fraction of the time: each batch is read once for the whole grid.
+        Trains every (learning rate, alpha, fold) model together, as rows of one
+        weight matrix, then refits :class:`GDRegressor` on all the data at the
+        grid point with the best mean held-out score. It gives the choice of
+        ``GridSearchCV(GDRegressor(), {'learning_rate': ..., 'alpha': ...})``
+        at a fraction of the time: each batch is read once for the whole grid.
 
-    Parameters
-    ----------
-    loss, penalty, alpha, l1_ratio, fit_intercept, optimizer, learning_rate, \
-schedule, batch_size, max_iter, tol, n_iter_no_change, clip_norm, average, \
-shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
-        As in :class:`GDRegressor`, with the same defaults; they set every
-        model of the search and the refit. ``learning_rate`` and ``alpha`` are
-        the centres of ``learning_rates`` and ``alphas`` when those are ints.
-    early_stopping, validation_fraction, restore_best_weights, warm_start : see above
-        Kept for ``clone`` and ``get_params``; ``early_stopping``,
-        ``restore_best_weights`` and ``warm_start`` must stay False.
-%(search)s
-    Attributes
-    ----------
-%(attributes)s
-    See Also
-    --------
-    GDRegressor : The estimator searched.
-    GDClassifierCV : The same search for classification.
-%(notes)s
-    Examples
-    --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn_gd import GDRegressorCV
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> search = make_pipeline(StandardScaler(), GDRegressorCV(random_state=0)).fit(X, y)
-    >>> search[-1].scores_.shape
-    (5, 7)
+        Parameters
+        ----------
+        %(parameters)s
+        Attributes
+        ----------
+    %(attributes)s
+        See Also
+        --------
+        GDRegressor : The estimator searched.
+        GDClassifierCV : The same search for classification.
+    %(notes)s
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sklearn_gd import GDRegressorCV
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> search = make_pipeline(StandardScaler(), GDRegressorCV(random_state=0)).fit(X, y)
+        >>> search[-1].scores_.shape
+        (5, 7)
     """
 
     _estimator_class = GDRegressor
@@ -876,6 +953,8 @@ shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
         verbose=0,
         epsilon=0.1,
         engine="auto",
+        safe_steps=True,
+        init="baseline",
         quantile=0.5,
         learning_rates=7,
         alphas=None,
@@ -906,6 +985,8 @@ shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
         self.verbose = verbose
         self.epsilon = epsilon
         self.engine = engine
+        self.safe_steps = safe_steps
+        self.init = init
         self.quantile = quantile
         self.learning_rates = learning_rates
         self.alphas = alphas
@@ -920,16 +1001,13 @@ shuffle, random_state, verbose, epsilon, engine, quantile : see GDRegressor
         return tags
 
 
-_FORMAT = {"search": _SEARCH_DOC, "attributes": _ATTRIBUTES_DOC, "notes": _NOTES}
 GDClassifierCV.__doc__ = GDClassifierCV.__doc__ % {
-    **_FORMAT,
-    "search": _SEARCH_DOC % {"score": "accuracy"},
+    "parameters": _parameters_doc(GDClassifierCV, "accuracy"),
     "attributes": _ATTRIBUTES_DOC % {"base": "GDClassifier"},
     "notes": _NOTES % {"base": "GDClassifier"},
 }
 GDRegressorCV.__doc__ = GDRegressorCV.__doc__ % {
-    **_FORMAT,
-    "search": _SEARCH_DOC % {"score": "R^2"},
+    "parameters": _parameters_doc(GDRegressorCV, "R^2"),
     "attributes": _ATTRIBUTES_DOC % {"base": "GDRegressor"},
     "notes": _NOTES % {"base": "GDRegressor"},
 }
