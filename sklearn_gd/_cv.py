@@ -36,6 +36,7 @@ from ._compat import Interval, StrOptions
 from ._engine import DivergenceError
 from ._regressor import GDRegressor
 from ._stopping import Monitor
+from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
 from .schedules import ScheduleContext, plateau_of
 
@@ -106,8 +107,13 @@ class _Grid:
 
     def _derived(self):
         """Arrays derived from the others, renewed when models leave."""
-        self.l2_3 = self.l2[:, None, None]
+        A, K, D = self.theta.shape
         self.grad = np.empty_like(self.theta)
+        self.buffer = np.empty_like(self.theta)  # one temporary of each step, reused
+        mask = np.ones(D, dtype=self.theta.dtype)
+        mask[-1] = 0.0  # the intercept column is not penalised
+        self.coef_mask = np.tile(mask, K)
+        self.l2_mask = self.l2[:, None, None] * mask
 
     def keep(self, mask):
         """Drop the models where ``mask`` is False."""
@@ -137,6 +143,9 @@ class _Grid:
 def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_rows=None):
     """One batch for every active model; mirrors ``Trainer._numpy_loop``'s step.
 
+    ``Xb`` holds the batch's rows; on mini-batches (``fold_rows`` None) with a
+    last column of ones (zeros without ``fit_intercept``), so that one product
+    with ``theta`` gives the raw predictions and one the whole gradient.
     ``scale`` (rows, models) holds each model's weight of the batch's rows (0 off
     its training fold) over its normaliser ``|B_train| * mean(sw_train)``;
     ``live`` says which models step (None: all; a batch without training
@@ -149,41 +158,52 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_ro
     """
     theta = grid.theta
     A, K, D = theta.shape
-    coef = theta[:, :, :-1]
-    raw = np.asarray(Xb @ coef.reshape(A * K, D - 1).T)
+    flat = theta.reshape(A * K, D)  # a view: theta is C-contiguous
+    grad = grid.grad
+    dense = not sparse.issparse(Xb)
+    if fold_rows is None:
+        raw = Xb @ flat.T if dense else np.asarray(Xb @ flat.T)
+    else:
+        # The full batch, once an epoch: the base fit's exact sums (see below).
+        raw = np.asarray(Xb @ theta[:, :, :-1].reshape(A * K, D - 1).T)
+        if trainer.fit_intercept:
+            raw += flat[:, -1]
     b = raw.shape[0]
     raw3 = raw.reshape(b, A, K)
-    if trainer.fit_intercept:
-        raw3 += theta[:, :, -1]
     loss = trainer.loss
     if loss.rowwise:
         d = loss.gradient(np.repeat(Yb, A, axis=0), raw.reshape(b * A, K)).reshape(b, A, K)
     else:
         d = loss.gradient(Yb[:, None, :], raw3)
     d *= scale[:, :, None]
-    grad = grid.grad
     d2 = d.reshape(b, A * K)
-    g = d2.T @ Xb if not sparse.issparse(Xb) else (Xb.T @ d2).T
-    grad[:, :, :-1] = g.reshape(A, K, D - 1)
-    if not trainer.fit_intercept:
-        grad[:, :, -1] = 0.0
-    elif fold_rows is None:
-        grad[:, :, -1] = d.sum(axis=0)
+    grad2 = grad.reshape(A * K, D)
+    if fold_rows is None:
+        if dense:
+            np.matmul(d2.T, Xb, out=grad2)
+        else:
+            grad2[...] = (Xb.T @ d2).T
     else:
-        # The full batch: sum each model's intercept gradient over its own training
-        # rows in the order the fit on them sums ``d.sum(axis=0)``: pairwise for one
-        # output (a contiguous column), row after row for several. At the baseline
-        # start this sum is rounding noise, which Adam's first step divides by eps.
-        for f, rows_f in enumerate(fold_rows):
-            on = grid.fold == f
-            if K == 1:
-                grad[on, 0, -1] = np.ascontiguousarray(d[rows_f, :, 0][:, on].T).sum(axis=1)
-            else:
-                grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
+        grad[:, :, :-1] = (d2.T @ Xb if dense else (Xb.T @ d2).T).reshape(A, K, D - 1)
+        if not trainer.fit_intercept:
+            grad[:, :, -1] = 0.0
+        else:
+            # Sum each model's intercept gradient over its own training rows in the
+            # order the fit on them sums ``d.sum(axis=0)``: pairwise for one output
+            # (a contiguous column), row after row for several. At the baseline start
+            # this sum is rounding noise, which Adam's first step divides by eps.
+            for f, rows_f in enumerate(fold_rows):
+                on = grid.fold == f
+                if K == 1:
+                    grad[on, 0, -1] = np.ascontiguousarray(d[rows_f, :, 0][:, on].T).sum(axis=1)
+                else:
+                    grad[on, :, -1] = d[rows_f][:, on].sum(axis=0)
     if grid.any_l2 or grid.any_l1:  # the curve's penalty, at the weights stepped from
-        penalty = 0.5 * grid.l2 * np.einsum("akd,akd->a", coef, coef) if grid.any_l2 else 0.0
+        sq_theta = np.multiply(theta, theta, out=grid.buffer).reshape(A, K * D)
+        penalty = 0.5 * grid.l2 * (sq_theta @ grid.coef_mask) if grid.any_l2 else 0.0
         if grid.any_l1:
-            penalty = penalty + grid.l1 * np.abs(coef).sum(axis=(1, 2))
+            abs_theta = np.abs(theta, out=grid.buffer).reshape(A, K * D)
+            penalty = penalty + grid.l1 * (abs_theta @ grid.coef_mask)
         grid.penalty_sum += batch_weight * penalty
     if sq is not None:  # safe_steps: the step within 1 / L of the model's rows
         curvature = lr * (sq @ scale)
@@ -195,26 +215,34 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_ro
         if live is not None:
             clamp &= live
         if clamp.any():
-            coef[clamp] = 0.0
-    if grid.any_l2:
-        grad[:, :, :-1] += grid.l2_3 * coef
+            theta[clamp, :, :-1] = 0.0
+    if grid.any_l2:  # l2 * [coef, 0]
+        grad += np.multiply(theta, grid.l2_mask, out=grid.buffer)
     if trainer.clip_norm is not None:
         norm = np.sqrt(np.einsum("akd,akd->a", grad, grad))
         over = norm > trainer.clip_norm
         grad[over] *= (trainer.clip_norm / norm[over])[:, None, None]
-    idx = slice(None) if live is None else np.flatnonzero(live)
-    sub = _Grid.__new__(_Grid)
-    sub.theta, sub.opt_state = theta[idx], tuple(s[idx] for s in grid.opt_state)
+    every = live is None
+    idx = slice(None) if every else np.flatnonzero(live)
+    theta_s = theta if every else theta[idx]
+    state_s = grid.opt_state if every else tuple(s[idx] for s in grid.opt_state)
     grid.t[idx] += 1
-    t = grid.t[idx][:, None, None]
+    t = grid.t[:, None, None] if every else grid.t[idx][:, None, None]
     lr3 = lr[idx][:, None, None]
     opt = trainer.optimizer
     if opt.decoupled_decay:  # decoupled decay before the step, as in the base fit
-        sub.theta[:, :, :-1] *= 1.0 - lr3 * opt.decoupled_decay
-    opt.step(sub.theta, grad[idx], sub.opt_state, lr3, t)
+        theta_s[:, :, :-1] *= 1.0 - lr3 * opt.decoupled_decay
+    if grid.rule is None:  # an optimizer with its own step()
+        opt.step(theta_s, grad if every else grad[idx], state_s, lr3, t)
+    else:  # Optimizer.step, with the hyperparameters read once per fit
+        new_theta, new_state = grid.rule(theta_s, grad if every else grad[idx], state_s, lr3, t,
+                                         grid.hyper)  # fmt: skip
+        theta_s[...] = new_theta
+        for slot, new in zip(state_s, new_state, strict=True):
+            slot[...] = new
     if grid.any_l1:
-        step = opt.effective(sub.opt_state, lr3, t, opt.hyper) * np.ones_like(sub.theta)
-        coef_l = sub.theta[:, :, :-1]
+        step = opt.effective(state_s, lr3, t, opt.hyper) * np.ones_like(theta_s)
+        coef_l = theta_s[:, :, :-1]
         l1 = grid.l1[idx][:, None, None]
         if grid.l1_state is None:
             coef_l[...] = soft_threshold(coef_l, l1 * step[:, :, :-1])
@@ -222,11 +250,13 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_ro
             u, q = (s[idx] for s in grid.l1_state)
             u += l1 * step
             coef_l[...], q[:, :, :-1] = cumulative_l1(coef_l, u[:, :, :-1], q[:, :, :-1])
-            if not isinstance(idx, slice):
+            if not every:
                 grid.l1_state[0][idx], grid.l1_state[1][idx] = u, q
-    if grid.avg is not None and live is None and grid.all_averaging:
+    if grid.avg is not None and every and grid.all_averaging:
         grid.n_avg += 1
-        grid.avg += (theta - grid.avg) * (1.0 / grid.n_avg)[:, None, None]
+        diff = np.subtract(theta, grid.avg, out=grid.buffer)
+        diff *= (1.0 / grid.n_avg)[:, None, None]
+        grid.avg += diff
     elif grid.avg is not None:
         start = grid.average_start[idx]
         on = (start > 0) & (grid.t[idx] >= start)
@@ -234,13 +264,13 @@ def _step(grid, trainer, Xb, Yb, scale, live, lr, batch_weight, sq=None, fold_ro
             n_avg = grid.n_avg[idx] + on
             grid.n_avg[idx] = n_avg
             avg = grid.avg[idx]
-            scale = np.where(on, 1.0 / np.maximum(n_avg, 1), 0.0)[:, None, None]
-            avg += (sub.theta - avg) * scale
-            if not isinstance(idx, slice):
+            weight = np.where(on, 1.0 / np.maximum(n_avg, 1), 0.0)[:, None, None]
+            avg += (theta_s - avg) * weight
+            if not every:
                 grid.avg[idx] = avg
-    if not isinstance(idx, slice):
-        theta[idx] = sub.theta
-        for s, new in zip(grid.opt_state, sub.opt_state, strict=True):
+    if not every:
+        theta[idx] = theta_s
+        for s, new in zip(grid.opt_state, state_s, strict=True):
             s[idx] = new
     return raw
 
@@ -436,6 +466,7 @@ class _BaseGDCV(BaseEstimator):
             train = folds[f][0]
             theta[m] = estimators[g]._initial_theta(X.shape[1], Y[train], W[f, train], loss,
                                                     warm=False)  # fmt: skip
+        opt = trainer.optimizer
         state = _Grid(
             theta,
             trainer.optimizer.init(theta),
@@ -449,6 +480,8 @@ class _BaseGDCV(BaseEstimator):
             models=np.arange(M),
             cumulative=b == 1 and any(t.penalty.l1 for t in trainers),
         )
+        state.rule = opt.rule if type(opt).step is Optimizer.step else None
+        state.hyper = opt.hyper
         # safe_steps: each row's curvature bound, when the base fit would bound its steps.
         sq = trainer._safe_rows(X, int(n_train.min()))
         contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
@@ -462,13 +495,21 @@ class _BaseGDCV(BaseEstimator):
         fold_rows = [train for train, _ in folds] if full else None
         rng = np.random.default_rng(_seed(self.random_state))
         order = np.arange(n)
+        X_steps = X
+        if not full:  # mini-batches: X with the intercept's column (see _step)
+            ones = np.full((n, 1), float(self.fit_intercept), dtype=X.dtype)
+            X_steps = (
+                sparse.hstack([X, ones], format="csr")
+                if sparse.issparse(X)
+                else np.hstack([X, ones])
+            )
         for epoch in range(1, self.max_iter + 1):
             # The epoch's rows in their batch order, gathered once: each batch is a slice.
             # Per fold, not per model: the models of a fold share its weights.
-            Xo, Yo, Wo, member_o, sq_o = X, Y, W, member, sq
+            Xo, Yo, Wo, member_o, sq_o = X_steps, Y, W, member, sq
             if not full and self.shuffle:
                 rng.shuffle(order)
-                Xo, Yo, Wo, member_o = X[order], Y[order], W[:, order], member[:, order]
+                Xo, Yo, Wo, member_o = X_steps[order], Y[order], W[:, order], member[:, order]
                 sq_o = None if sq is None else sq[order]
             starts = np.arange(0, n, rows_per_batch)
             count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
@@ -477,8 +518,10 @@ class _BaseGDCV(BaseEstimator):
             all_live = live.all(axis=0)
             total = count * mean_weight[:, None]
             total[total == 0] = 1.0
-            # Each row's weight over its batch's normaliser, per fold, rows first.
-            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n]).T.copy()
+            # Each row's weight over its batch's normaliser, per active model, rows
+            # first: gathered once an epoch, so that each batch's is a slice.
+            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n])[state.fold].T.copy()
+            batch_weight = batch_weight[state.fold].T.copy()  # (batches, models)
             steps = state.t[:, None] + np.cumsum(live, axis=1)
             positions = epoch - 1 + starts / rows_per_batch / len(starts)
             lrs = np.array([
@@ -486,20 +529,21 @@ class _BaseGDCV(BaseEstimator):
                                        contexts[models[state.models[a]][0]])
                 for a in range(len(state.models))
             ]) * state.lr_scale[:, None]  # fmt: skip
+            lrs = lrs.T.copy()  # (batches, models): each batch's a contiguous row
             if self.average == "auto":
                 state.n_avg[:] = 0
             state.all_averaging = state.averaging
-            raws = np.zeros((n, len(state.models) * K), dtype=Y.dtype)
+            # Rows of a skipped batch keep 0 (weighted 0, and finite: 0 * NaN is NaN).
+            raws = (np.empty if all_live.all() else np.zeros)((n, len(state.models) * K), Y.dtype)
             state.penalty_sum[:] = 0.0
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 for j, lo in enumerate(starts):
                     if not all_live[j] and not live[:, j].any():
                         continue
                     rows = slice(lo, lo + rows_per_batch)
-                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows],
-                                       scale[rows][:, state.fold],
+                    raws[rows] = _step(state, trainer, Xo[rows], Yo[rows], scale[rows],
                                        None if all_live[j] else live[:, j],
-                                       lrs[:, j], batch_weight[state.fold, j],
+                                       lrs[j], batch_weight[j],
                                        None if sq_o is None else sq_o[rows],
                                        fold_rows)  # fmt: skip
                 objective = self._objectives(state, trainers[0].loss, Yo, Wo, raws)
