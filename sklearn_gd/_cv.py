@@ -522,7 +522,8 @@ class _BaseGDCV(BaseEstimator):
             total[total == 0] = 1.0
             # Each row's weight over its batch's normaliser, per active model, rows
             # first: gathered once an epoch, so that each batch's is a slice.
-            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n])[state.fold].T.copy()
+            scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n])[state.fold].T
+            scale = scale.astype(Y.dtype, order="C")  # rows first; float32 data: float32 steps
             batch_weight = batch_weight[state.fold].T.copy()  # (batches, models)
             steps = state.t[:, None] + np.cumsum(live, axis=1)
             positions = epoch - 1 + starts / rows_per_batch / len(starts)

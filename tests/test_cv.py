@@ -129,6 +129,19 @@ def test_parameters_are_the_base_estimators_and_the_searchs(search, base):
     assert params["scoring"] is None
 
 
+def test_float32_input_trains_in_float32(cancer):
+    # float32 data keeps float32 weights, and the steps of the float32 fits.
+    X, y = cancer[0][::2].astype(np.float32), cancer[1][::2]
+    base = GDClassifier(batch_size="full", max_iter=20, random_state=0)
+    search = GDClassifierCV(learning_rates=[0.01, 0.1], cv=3, batch_size="full", max_iter=20,
+                            refit=False).fit(X, y)  # fmt: skip
+    assert search.coef_grid_.dtype == np.float32
+    for g, params in enumerate(search.cv_results_["params"]):
+        for k, (train, _) in enumerate(StratifiedKFold(3).split(X, y)):
+            fit = clone(base).set_params(**params).fit(X[train], y[train])
+            np.testing.assert_allclose(search.coef_grid_[k, g], fit.coef_, rtol=1e-4, atol=1e-5)
+
+
 def _agrees_with_grid_search(search, base, X, y, cv):
     learning_rates = search.cv_results_["param_learning_rate"]
     reference = GridSearchCV(base, {"learning_rate": list(learning_rates)}, cv=cv).fit(X, y)
