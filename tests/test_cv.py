@@ -92,6 +92,56 @@ def test_full_batch_regressor_equals_separate_fits(diabetes, config):
     _assert_grid_equals_fits(search, base, X, y, folds)
 
 
+ONE_ROW_CONFIGS = [
+    dict(),  # safe_steps bounds the large rates' steps by each row's curvature
+    dict(penalty="l1", alpha=1e-2),  # the cumulative L1 penalty of one-row steps
+    dict(alpha=20.0),  # lr * alpha > 1: the clamped L2 shrink
+    dict(safe_steps=False, alpha=0.5, learning_rates=[0.01, 1.0, 3.0]),  # clamp, no bound
+]
+
+
+@pytest.mark.parametrize("config", ONE_ROW_CONFIGS, ids=str)
+def test_one_row_batches_equal_separate_fits(cancer, config):
+    # Five unshuffled folds make the search's batches one row long (n / n_train = 1.25),
+    # and shuffle=False has each model step on its training rows in the data's order:
+    # then each model takes exactly the steps of its own fit, bound, clamp and all.
+    X, y = cancer[0][::2], cancer[1][::2]
+    config = {"learning_rates": [0.01, 1.0, 100.0], **config}
+    learning_rates = config.pop("learning_rates")
+    base = GDClassifier(optimizer="sgd", schedule="constant", batch_size=1, shuffle=False,
+                        max_iter=4, random_state=0, **config)  # fmt: skip
+    search = GDClassifierCV(learning_rates=learning_rates, cv=KFold(5), refit=False,
+                            **base.get_params()).fit(X, y)  # fmt: skip
+    _assert_grid_equals_fits(search, base, X, y, list(KFold(5).split(X, y)))
+
+
+@pytest.mark.parametrize(
+    "search, base", [(GDClassifierCV, GDClassifier), (GDRegressorCV, GDRegressor)]
+)
+def test_parameters_are_the_base_estimators_and_the_searchs(search, base):
+    # Written out for clone and get_params, checked here so that they cannot drift.
+    params, base_params = search().get_params(), base().get_params()
+    assert set(params) == set(base_params) | {"learning_rates", "alphas", "cv", "refit"}
+    # Same defaults, except scoring: the search's is GridSearchCV's, the estimator's score.
+    assert {k: params[k] for k in base_params if k != "scoring"} == {
+        k: v for k, v in base_params.items() if k != "scoring"
+    }
+    assert params["scoring"] is None
+
+
+def test_float32_input_trains_in_float32(cancer):
+    # float32 data keeps float32 weights, and the steps of the float32 fits.
+    X, y = cancer[0][::2].astype(np.float32), cancer[1][::2]
+    base = GDClassifier(batch_size="full", max_iter=20, random_state=0)
+    search = GDClassifierCV(learning_rates=[0.01, 0.1], cv=3, batch_size="full", max_iter=20,
+                            refit=False).fit(X, y)  # fmt: skip
+    assert search.coef_grid_.dtype == np.float32
+    for g, params in enumerate(search.cv_results_["params"]):
+        for k, (train, _) in enumerate(StratifiedKFold(3).split(X, y)):
+            fit = clone(base).set_params(**params).fit(X[train], y[train])
+            np.testing.assert_allclose(search.coef_grid_[k, g], fit.coef_, rtol=1e-4, atol=1e-5)
+
+
 def _agrees_with_grid_search(search, base, X, y, cv):
     learning_rates = search.cv_results_["param_learning_rate"]
     reference = GridSearchCV(base, {"learning_rate": list(learning_rates)}, cv=cv).fit(X, y)
