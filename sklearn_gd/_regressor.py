@@ -296,6 +296,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         spread = np.abs(Y - Y.mean(axis=0)).max(axis=0).min()
         if (
             first
+            and self._target_scale(Y, sample_weight, loss) == 1.0  # training is not on y / s
             and resolve_optimizer(self.optimizer).scale_free
             and 0 < spread < 0.01 * self.learning_rate
         ):
