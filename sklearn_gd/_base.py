@@ -325,7 +325,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
 
         With ``init='baseline'`` and a loss homogeneous in ``(y, raw)`` (identity
         links), the weighted root-mean-square deviation of ``Y`` from the loss's
-        baseline, one scalar over all outputs (``alpha`` is one number for all of
+        baseline rounded to a power of 2, one scalar over all outputs (``alpha`` is one number for all of
         them, so per-output scales would change the optimum); else 1. A constant
         target falls back to its mean magnitude, then to 1.
         """
@@ -336,7 +336,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             scale = np.sqrt(np.average(np.mean(deviation**2, axis=1), weights=sw))
             if not (np.isfinite(scale) and scale > 0):
                 scale = np.average(np.mean(np.abs(Y), axis=1), weights=sw)
-        return float(scale) if np.isfinite(scale) and scale > 0 else 1.0
+        if not (np.isfinite(scale) and scale > 0):
+            return 1.0
+        # A power of 2: y / s and w * s are then exact, so training on y / s adds
+        # no rounding (weighted rows still equal repeated ones to the last bit).
+        return float(2.0 ** np.round(np.log2(scale)))
 
     @staticmethod
     def _in_y_units(weights, state):
