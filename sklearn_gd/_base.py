@@ -325,9 +325,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
 
         With ``init='baseline'`` and a loss homogeneous in ``(y, raw)`` (identity
         links), the weighted root-mean-square deviation of ``Y`` from the loss's
-        baseline rounded to a power of 2, one scalar over all outputs (``alpha`` is one number for all of
-        them, so per-output scales would change the optimum); else 1. A constant
-        target falls back to its mean magnitude, then to 1.
+        baseline rounded to a power of 2; one scalar over all outputs, since the
+        engine's penalty strengths are one number for all of them (a per-output
+        scale would change the optimum but for degree-2 losses with pure L2) and
+        the curve sums the outputs. Else 1. A constant target falls back to its
+        mean magnitude, then to 1.
         """
         if self.init != "baseline" or loss.homogeneity is None:
             return 1.0
@@ -636,9 +638,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         loss = self._make_loss()
         # The stream keeps the scale of its first call (init='baseline').
         scale = (
-            self._target_scale(Y, sw, loss)
-            if first
-            else getattr(before["_state"], "y_scale", 1.0)
+            self._target_scale(Y, sw, loss) if first else getattr(before["_state"], "y_scale", 1.0)
         )
         trainer = self._trainer(loss, X.shape[0], streaming=True, scale=scale)
         if first:

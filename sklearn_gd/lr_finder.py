@@ -230,7 +230,9 @@ def find_learning_rate(
         weights = state.theta
         with np.errstate(all="ignore"):
             raw = model._raw(X_eval, weights[:, :-1], weights[:, -1])
-            value = gain * trainer.objective(float(sw_eval @ trainer.loss.value(Y_eval, raw)), weights)
+            value = gain * trainer.objective(
+                float(sw_eval @ trainer.loss.value(Y_eval, raw)), weights
+            )
         average = smoothing * value + (1 - smoothing) * average
         value_smoothed = average / (1 - (1 - smoothing) ** (step + 1))
         rates.append(rate)

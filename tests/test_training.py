@@ -214,7 +214,11 @@ def test_average_predicts_with_the_mean_of_iterates():
     )
     iterates = []
     stepper = GDRegressor(
-        optimizer="sgd", batch_size=1, learning_rate=0.05, shuffle=False, fit_intercept=False,
+        optimizer="sgd",
+        batch_size=1,
+        learning_rate=0.05,
+        shuffle=False,
+        fit_intercept=False,
         init="zero",
     )
     for i in range(len(y)):
