@@ -168,3 +168,19 @@ def test_finder_on_rescaled_targets(diabetes):
     model = fit_quietly(GDRegressor(learning_rate=big.suggestion, random_state=0), X, 1e4 * y)
     ridge = Ridge(alpha=ALPHA * len(y)).fit(X, 1e4 * y)
     assert model.score(X, 1e4 * y) == pytest.approx(ridge.score(X, 1e4 * y), abs=0.02)
+
+
+def test_warm_start_and_coef_init_are_read_in_the_units_of_y(diabetes):
+    # A start at the exact optimum of c * y stays there: the start is divided
+    # by the scale like the target (else it would be off by a factor s).
+    X, y = diabetes
+    c = 1e4
+    ridge = Ridge(alpha=ALPHA * len(y), solver="cholesky").fit(X, c * y)
+    best = ridge_objective(X, c * y, ridge.coef_, ridge.intercept_)
+    params = dict(batch_size="full", max_iter=1, tol=None, learning_rate=1e-3)
+    model = GDRegressor(**params).fit(X, c * y, coef_init=ridge.coef_,
+                                      intercept_init=[ridge.intercept_])  # fmt: skip
+    assert ridge_objective(X, c * y, model.coef_, model.intercept_[0]) <= best * (1 + 1e-4)
+    assert model.loss_curve_[0] == pytest.approx(best, rel=1e-10)
+    model.set_params(warm_start=True).fit(X, c * y)
+    assert ridge_objective(X, c * y, model.coef_, model.intercept_[0]) <= best * (1 + 1e-4)
