@@ -31,7 +31,7 @@ from ._compat import (
     check_sample_weight,
     with_callbacks,
 )
-from ._engine import Trainer
+from ._engine import DivergenceError, Trainer
 from ._stopping import Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
@@ -345,6 +345,23 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         return float(2.0 ** np.round(np.log2(scale)))
 
     @staticmethod
+    def _gain(scale, loss):
+        """``s**p``: the objective on ``y`` is this times the objective on ``y / s``.
+
+        A target whose objective float64 cannot hold (``y ~ 1e300``, squared)
+        raises the ``DivergenceError`` its first epoch would have raised.
+        """
+        with np.errstate(over="ignore"):
+            gain = np.float64(scale) ** (loss.homogeneity or 0)
+        if not np.isfinite(gain):
+            raise DivergenceError(
+                f"The objective on y overflows float64 before epoch 1: y's spread "
+                f"({scale:.3g}) to the power {loss.homogeneity} is not a float64. Scale y "
+                "(e.g. TransformedTargetRegressor with StandardScaler)."
+            )
+        return float(gain)
+
+    @staticmethod
     def _in_y_units(weights, state):
         """Weights trained on ``y / s`` (``state.y_scale``) in the units of ``y``."""
         scale = getattr(state, "y_scale", 1.0)  # states saved before the scale existed
@@ -496,7 +513,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             self._check_warm_target(before, (Y.shape[1], X.shape[1] + 1))
         loss = self._make_loss()
         scale = self._target_scale(Y, sw, loss)
-        gain = scale ** (loss.homogeneity or 0)  # objective on y = gain * objective on y / s
+        gain = self._gain(scale, loss)  # objective on y = gain * objective on y / s
         trainer = self._trainer(loss, X.shape[0], scale=scale)
         seed = _seed(self.random_state)
 
@@ -657,7 +674,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         objective, lr, n_bound = trainer.run_epoch(state, X, Y, sw, rng)
         trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, len(sw))
-        gain = scale ** (loss.homogeneity or 0)
+        gain = self._gain(scale, loss)
         curves = {"loss_curve_": [objective * gain], "learning_rate_curve_": [lr],
                   "validation_score_curve_": []}  # fmt: skip
         if self.verbose:

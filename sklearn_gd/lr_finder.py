@@ -205,7 +205,7 @@ def find_learning_rate(
     )
     # Trained on y / s as fit trains (GDRegressor's "Units"); the curve is in y's units.
     scale = model._target_scale(Y, sw, loss)
-    gain = scale ** (loss.homogeneity or 0)
+    gain = model._gain(scale, loss)
     trainer = model._trainer(loss, n, streaming=True, scale=scale)
     theta = model._initial_theta(X.shape[1], Y, sw, loss, warm=False, scale=scale)
     state = trainer.init_state(theta)
