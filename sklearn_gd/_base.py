@@ -31,7 +31,7 @@ from ._compat import (
     check_sample_weight,
     with_callbacks,
 )
-from ._engine import Trainer
+from ._engine import DivergenceError, Trainer
 from ._stopping import Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
@@ -320,15 +320,69 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             return -(-n_samples // b) + 1
         return 0 if self.average is False else int(self.average)
 
-    def _trainer(self, loss, n_samples, streaming=False):
+    def _target_scale(self, Y, sw, loss):
+        """The scale ``s`` of the target that training divides ``y`` by (see "Units").
+
+        With ``init='baseline'`` and a loss homogeneous in ``(y, raw)`` (identity
+        links), the weighted root-mean-square deviation of ``Y`` from the loss's
+        baseline rounded to a power of 2; one scalar over all outputs, since the
+        engine's penalty strengths are one number for all of them (a per-output
+        scale would change the optimum but for degree-2 losses with pure L2) and
+        the curve sums the outputs. Else 1. A constant target falls back to its
+        mean magnitude, then to 1.
+        """
+        if self.init != "baseline" or loss.homogeneity is None:
+            return 1.0
+        with np.errstate(all="ignore"):
+            deviation = Y - loss.baseline(Y, sw)
+            scale = np.sqrt(np.average(np.mean(deviation**2, axis=1), weights=sw))
+            if not (np.isfinite(scale) and scale > 0):
+                scale = np.average(np.mean(np.abs(Y), axis=1), weights=sw)
+        if not (np.isfinite(scale) and scale > 0):
+            return 1.0
+        # A power of 2: y / s and w * s are then exact, so training on y / s adds
+        # no rounding (weighted rows still equal repeated ones to the last bit).
+        return float(2.0 ** np.round(np.log2(scale)))
+
+    @staticmethod
+    def _gain(scale, loss):
+        """``s**p``: the objective on ``y`` is this times the objective on ``y / s``.
+
+        A target whose objective float64 cannot hold (``y ~ 1e300``, squared)
+        raises the ``DivergenceError`` its first epoch would have raised.
+        """
+        with np.errstate(over="ignore"):
+            gain = np.float64(scale) ** (loss.homogeneity or 0)
+        if not np.isfinite(gain):
+            raise DivergenceError(
+                f"The objective on y overflows float64 before epoch 1: y's spread "
+                f"({scale:.3g}) to the power {loss.homogeneity} is not a float64. Scale y "
+                "(e.g. TransformedTargetRegressor with StandardScaler)."
+            )
+        return float(gain)
+
+    @staticmethod
+    def _in_y_units(weights, state):
+        """Weights trained on ``y / s`` (``state.y_scale``) in the units of ``y``."""
+        scale = getattr(state, "y_scale", 1.0)  # states saved before the scale existed
+        return weights if scale == 1.0 else weights * scale
+
+    def _trainer(self, loss, n_samples, streaming=False, scale=1.0):
+        """The Trainer on ``y / scale``: the loss's width and the penalty strengths
+        transformed so that the optimum is the same (``_target_scale``)."""
         schedule = resolve_schedule(self.schedule)
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        penalty, alpha = Penalty(self.penalty, self.alpha, self.l1_ratio), self.alpha
+        if scale != 1.0:
+            degree = loss.homogeneity
+            loss, penalty = loss.in_units(scale), penalty.in_units(scale, degree)
+            alpha = alpha * scale ** (2 - degree)  # what 'optimal' reads: the L2 strength
         return Trainer(
             loss=loss,
             optimizer=resolve_optimizer(self.optimizer),
             schedule=schedule,
-            context=ScheduleContext(self.max_iter, self.alpha, loss),
-            penalty=Penalty(self.penalty, self.alpha, self.l1_ratio),
+            context=ScheduleContext(self.max_iter, alpha, loss),
+            penalty=penalty,
             learning_rate=self.learning_rate,
             batch_size=batch_size,
             fit_intercept=self.fit_intercept,
@@ -343,8 +397,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         )
 
     def _initial_theta(self, n_features, Y, sw, loss, *, warm, coef_init=None,
-                       intercept_init=None):  # fmt: skip
-        """The weights a run starts from.
+                       intercept_init=None, scale=1.0):  # fmt: skip
+        """The weights a run starts from, in units of ``y / scale``.
 
         ``coef_init`` / ``intercept_init`` if given, else the current weights
         with ``warm`` (the intercept 0 when ``fit_intercept`` is now off), else
@@ -366,7 +420,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 theta[:, -1] = self.intercept_
         elif self.init == "baseline" and self.fit_intercept:
             theta[:, -1] = loss.baseline(Y, sw)
-        return theta
+        return theta / scale if scale != 1.0 else theta
 
     def _check_init(self, name, value, shape):
         """``coef_init`` / ``intercept_init`` as an array of ``shape``, or a ValueError.
@@ -460,7 +514,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if warm:
             self._check_warm_target(before, (Y.shape[1], X.shape[1] + 1))
         loss = self._make_loss()
-        trainer = self._trainer(loss, X.shape[0])
+        scale = self._target_scale(Y, sw, loss)
+        gain = self._gain(scale, loss)  # objective on y = gain * objective on y / s
+        trainer = self._trainer(loss, X.shape[0], scale=scale)
         seed = _seed(self.random_state)
 
         if self.early_stopping:
@@ -480,8 +536,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
 
         rng = np.random.default_rng(seed)
         theta = self._initial_theta(X.shape[1], Y, sw, loss, warm=warm, coef_init=coef_init,
-                                    intercept_init=intercept_init)  # fmt: skip
+                                    intercept_init=intercept_init, scale=scale)  # fmt: skip
         state = trainer.init_state(theta)
+        state.y_scale = scale
+        Y = Y / scale if scale != 1.0 else Y  # validation rows stay in the units of y
         steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
         monitor = Monitor(
             self.tol,
@@ -503,14 +561,15 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
             objective, lr, bound = trainer.run_epoch(state, X, Y, sw, rng, progress)
             n_bound += bound
-            weights = state.weights
-            curves["loss_curve_"].append(objective)
+            weights = self._in_y_units(state.weights, state)
+            curves["loss_curve_"].append(objective * gain)
             curves["learning_rate_curve_"].append(lr)
+            # The monitor reads y / s: the same tol (and epochs) in any units of y.
             monitored = objective
             if self.early_stopping:
                 score = self._validation_score(weights, loss, *validation)
                 curves["validation_score_curve_"].append(score)
-                monitored = -score
+                monitored = -score / gain if self.scoring == "loss" else -score
             if self.verbose:
                 self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
             stopped, state.lr_scale = monitor.update(
@@ -596,14 +655,20 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             y, sample_weight, X.dtype, first=first, partial=True, classes=classes
         )
         loss = self._make_loss()
-        trainer = self._trainer(loss, X.shape[0], streaming=True)
+        # The stream keeps the scale of its first call (init='baseline').
+        scale = (
+            self._target_scale(Y, sw, loss) if first else getattr(before["_state"], "y_scale", 1.0)
+        )
+        trainer = self._trainer(loss, X.shape[0], streaming=True, scale=scale)
         if first:
             seed = _seed(self.random_state)
-            theta = self._initial_theta(X.shape[1], Y, sw, loss, warm=False)
+            theta = self._initial_theta(X.shape[1], Y, sw, loss, warm=False, scale=scale)
             state = trainer.init_state(theta)
+            state.y_scale = scale
         else:
             seed, state = before["_seed"], before["_state"].copy()
             self._check_stream(state, trainer)
+        Y = Y / scale if scale != 1.0 else Y
         # One generator per call, from the stored seed and the call's position:
         # pickling between calls then changes nothing.
         rng = np.random.default_rng([seed, state.epoch])
@@ -611,7 +676,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         objective, lr, n_bound = trainer.run_epoch(state, X, Y, sw, rng)
         trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, len(sw))
-        curves = {"loss_curve_": [objective], "learning_rate_curve_": [lr],
+        gain = self._gain(scale, loss)
+        curves = {"loss_curve_": [objective * gain], "learning_rate_curve_": [lr],
                   "validation_score_curve_": []}  # fmt: skip
         if self.verbose:
             self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
@@ -654,7 +720,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         return {
             "_state": state,
             "_seed": seed,
-            **self._coef_attributes(state.weights.copy()),
+            **self._coef_attributes(self._in_y_units(state.weights, state).copy()),
             "n_iter_": state.epoch,
             "t_": state.t,
             **curves,
@@ -805,7 +871,9 @@ class _Callbacks:
         self.epoch = self.root.subcontext(task_name="epoch", max_subtasks=self.segments)
         self.epoch.call_on_fit_task_begin(
             estimator=self.estimator,
-            reconstruction_attributes=self._attributes(state.weights),
+            reconstruction_attributes=self._attributes(
+                self.estimator._in_y_units(state.weights, state)
+            ),
             **self.data,
         )
         return self if self.segments else None

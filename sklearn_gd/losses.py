@@ -32,6 +32,7 @@ To add a loss: its two functions, a class naming them (and its link and target
 interval, if not the identity on all reals), one registry line.
 """
 
+import copy
 from collections import namedtuple
 
 import numpy as np
@@ -233,6 +234,10 @@ class Loss:
     curvature = None
     inverse_link = staticmethod(identity)
     interval_y_true = ALL_REALS
+    # The degree p with loss(c*y, c*raw) = c**p * loss(y, raw) when the width
+    # (epsilon) is read in the units of y too; None where no such identity holds
+    # (log links, classification). The regressor trains on y / s through it.
+    homogeneity = None
 
     def __init__(self, epsilon=0.1, quantile=0.5):
         self.epsilon = epsilon
@@ -265,6 +270,12 @@ class Loss:
         """
         return np.average(y, axis=0, weights=sw)
 
+    def in_units(self, scale):
+        """This loss on ``y / scale``: a copy whose width ``epsilon`` is divided by ``scale``."""
+        new = copy.copy(self)
+        new.epsilon = self.epsilon / scale
+        return new
+
 
 class SquaredError(Loss):
     """Half squared error ``(raw - y)**2 / 2``."""
@@ -272,6 +283,7 @@ class SquaredError(Loss):
     value_function = squared_error_value
     gradient_function = squared_error_gradient
     curvature = 1.0
+    homogeneity = 2
 
 
 class _RobustLoss(Loss):
@@ -284,6 +296,7 @@ class Huber(_RobustLoss):
 
     value_function = huber_value
     gradient_function = huber_gradient
+    homogeneity = 2
     curvature = 1.0
 
 
@@ -292,6 +305,7 @@ class EpsilonInsensitive(_RobustLoss):
 
     value_function = epsilon_insensitive_value
     gradient_function = epsilon_insensitive_gradient
+    homogeneity = 1
 
 
 class SquaredEpsilonInsensitive(Loss):
@@ -299,6 +313,7 @@ class SquaredEpsilonInsensitive(Loss):
 
     value_function = squared_epsilon_insensitive_value
     gradient_function = squared_epsilon_insensitive_gradient
+    homogeneity = 2
     curvature = 2.0
 
 
@@ -307,6 +322,7 @@ class AbsoluteError(_RobustLoss):
 
     value_function = absolute_error_value
     gradient_function = absolute_error_gradient
+    homogeneity = 1
 
 
 class Quantile(Loss):
@@ -314,6 +330,7 @@ class Quantile(Loss):
 
     value_function = quantile_value
     gradient_function = quantile_gradient
+    homogeneity = 1
 
     @property
     def param(self):

@@ -203,8 +203,13 @@ def find_learning_rate(
         warm_start=False,
         verbose=0,
     )
-    trainer = model._trainer(loss, n, streaming=True)
-    state = trainer.init_state(model._initial_theta(X.shape[1], Y, sw, loss, warm=False))
+    # Trained on y / s as fit trains (GDRegressor's "Units"); the curve is in y's units.
+    scale = model._target_scale(Y, sw, loss)
+    gain = model._gain(scale, loss)
+    trainer = model._trainer(loss, n, streaming=True, scale=scale)
+    theta = model._initial_theta(X.shape[1], Y, sw, loss, warm=False, scale=scale)
+    state = trainer.init_state(theta)
+    Y = Y / scale
     rng = check_random_state(random_state)
     sample = np.sort(rng.permutation(n)[:EVAL_ROWS])
     X_eval, Y_eval, sw_eval = X[sample], Y[sample], sw[sample] / sw[sample].sum()
@@ -225,7 +230,9 @@ def find_learning_rate(
         weights = state.theta
         with np.errstate(all="ignore"):
             raw = model._raw(X_eval, weights[:, :-1], weights[:, -1])
-            value = trainer.objective(float(sw_eval @ loss.value(Y_eval, raw)), weights)
+            value = gain * trainer.objective(
+                float(sw_eval @ trainer.loss.value(Y_eval, raw)), weights
+            )
         average = smoothing * value + (1 - smoothing) * average
         value_smoothed = average / (1 - (1 - smoothing) ** (step + 1))
         rates.append(rate)

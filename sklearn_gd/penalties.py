@@ -52,6 +52,19 @@ class Penalty:
             self.l1 = alpha * ratio
             self.l2 = alpha * (1.0 - ratio)
 
+    def in_units(self, scale, degree):
+        """The strengths on ``w' = w / scale`` of the objective divided by ``scale**degree``.
+
+        With ``w = scale * w'``, ``alpha * R(w) = scale**degree * (l2 * scale**(2 - degree)
+        * R2(w') + l1 * scale**(1 - degree) * R1(w'))``: the L2 part is of degree 2
+        in ``w``, the L1 part of degree 1. A loss of degree ``degree`` on ``y / scale``
+        plus this penalty then has the same minimiser, in units of ``scale``.
+        """
+        new = Penalty(None, 0.0, 0.0)
+        new.l2 = self.l2 * scale ** (2 - degree)
+        new.l1 = self.l1 * scale ** (1 - degree)
+        return new
+
     def value(self, coef):
         """``alpha * R(coef)``."""
         out = 0.0

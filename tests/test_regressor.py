@@ -92,14 +92,14 @@ def test_quantile_l1_reaches_quantile_regressor_objective(rng):
 def test_every_optimizer_and_batch_size_fits_diabetes(diabetes, optimizer, batch_size):
     X, y = diabetes
     # Step sizes in each rule's own units: Adam-like rules move a weight by
-    # about lr a step; AdaGrad's steps shrink as it goes; momentum multiplies
-    # the step by 1 / (1 - momentum).
+    # about lr a step (in the units of y / s, "Units"); AdaGrad's steps shrink
+    # as it goes; momentum multiplies the step by 1 / (1 - momentum).
     lr = {
         "adagrad": {1: 0.5, 16: 2.0, "full": 5.0},
         "sgd": {1: 0.01, 16: 0.1, "full": 1.0},
         "momentum": {1: 0.001, 16: 0.01, "full": 0.1},
         "nesterov": {1: 0.001, 16: 0.01, "full": 0.1},
-    }.get(optimizer, {1: 0.01, 16: 0.05, "full": 0.5})[batch_size]
+    }.get(optimizer, {1: 0.01, 16: 0.05, "full": 0.1})[batch_size]
     model = GDRegressor(
         optimizer=optimizer,
         batch_size=batch_size,

@@ -79,7 +79,10 @@ BAD_INPUTS = [
     # An all-zero row has no curvature: SGD's step bound must leave its step alone.
     ("an all-zero row, no intercept, SGD", GDRegressor(optimizer="sgd", batch_size=1, fit_intercept=False),
      np.where(np.arange(30)[:, None] == 5, 0.0, X), Y, {}, _fits_well),
-    ("y near zero (1e-300), Adam", GDRegressor(), X, Y * 1e-300, {}, (UserWarning, "large for a target.*Scale y")),
+    # init='baseline' trains on y / s (API "Units"): tiny units fit as well as any.
+    ("y near zero (1e-300), Adam", GDRegressor(), X, Y * 1e-300, {}, _fits_on_its_scale),
+    ("y near zero (1e-300), Adam, init='zero'", GDRegressor(init="zero"), X, Y * 1e-300, {},
+     (UserWarning, "large for a target.*Scale y")),
     ("y near zero (1e-300), SGD", GDRegressor(optimizer="sgd", learning_rate=1.0), X, Y * 1e-300, {},
      _fits_on_its_scale),
     ("negative weights", GDRegressor(), X, Y, {"sample_weight": -np.ones(30)},

@@ -151,7 +151,9 @@ def test_integer_weights_equal_repeated_rows_full_batch(Estimator, sparse):
     Xr = sp.csr_matrix(Xr) if sparse else Xr
     weighted = Estimator(**params).fit(Xw, y, sample_weight=sw)
     repeated = Estimator(**params).fit(Xr, y.repeat(sw))
-    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10, atol=1e-12)
+    # 1e-8: Adam near its optimum amplifies the last-bit differences between a
+    # weighted sum and a sum of repeated rows.
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8, atol=1e-12)
 
 
 def test_scaling_all_weights_changes_nothing():
@@ -208,10 +210,16 @@ def test_average_predicts_with_the_mean_of_iterates():
         fit_intercept=False,
         max_iter=1,
         tol=None,
+        init="zero",  # the plain run: the stream's theta is then in the units of y
     )
     iterates = []
     stepper = GDRegressor(
-        optimizer="sgd", batch_size=1, learning_rate=0.05, shuffle=False, fit_intercept=False
+        optimizer="sgd",
+        batch_size=1,
+        learning_rate=0.05,
+        shuffle=False,
+        fit_intercept=False,
+        init="zero",
     )
     for i in range(len(y)):
         stepper.partial_fit(X[i : i + 1], y[i : i + 1])
@@ -331,8 +339,10 @@ def test_verbose_prints_one_line_per_epoch(capsys):
 
 def test_verbose_2_reports_the_running_loss_of_the_rows_seen(capsys):
     X, y = _regression()
+    # init='zero': the engine prints the running loss of the target it trains on
+    # (y / s with 'baseline'), the curve is in the units of y.
     model = GDRegressor(verbose=2, max_iter=1, tol=None, alpha=0.0, batch_size=len(y) // 10,
-                        random_state=0).fit(X, y)  # fmt: skip
+                        random_state=0, init="zero").fit(X, y)  # fmt: skip
     running = re.findall(r"running loss ([\d.e+-]+)", capsys.readouterr().out)
     assert len(running) == 10
     # After the last batch the running loss is the epoch's (alpha=0: no penalty).
