@@ -38,7 +38,7 @@ from ._regressor import GDRegressor
 from ._stopping import Monitor
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
-from .schedules import ScheduleContext, plateau_of
+from .schedules import plateau_of
 
 # Attributes of the refitted model that the search exposes as its own.
 _EXPOSED = (
@@ -337,7 +337,12 @@ class _BaseGDCV(BaseEstimator):
         scorer = check_scoring(proto, self.scoring if self.scoring != "loss" else None)
 
         models = [(g, f) for g in range(len(grid)) for f in range(len(folds))]
-        weights, n_iter, curves, diverged = self._search(proto, X, y, Y, sw, folds, grid, models)
+        # Every model trains on y / s with the refit's scale s (see the base estimator's
+        # "Units"), so that a learning rate means the same step in the search and the refit.
+        y_scale = proto._target_scale(Y, sw, proto._make_loss())
+        weights, n_iter, curves, diverged = self._search(
+            proto, X, y, Y, sw, folds, grid, models, y_scale
+        )
 
         scores = np.full((len(folds), len(grid)), np.nan)
         loss = proto._make_loss()
@@ -422,8 +427,8 @@ class _BaseGDCV(BaseEstimator):
             "n_splits_": len(folds),
         }
 
-    def _search(self, proto, X, y, Y, sw, folds, grid, models):
-        """Train all ``models`` ((grid index, fold index) pairs) together.
+    def _search(self, proto, X, y, Y, sw, folds, grid, models, y_scale):
+        """Train all ``models`` ((grid index, fold index) pairs) together, on ``Y / y_scale``.
 
         Returns each model's final weights (K, n_features + 1), its epochs run
         as an (n_folds, n_grid) array, its training-objective curve, and
@@ -454,7 +459,7 @@ class _BaseGDCV(BaseEstimator):
 
         loss = proto._make_loss()
         estimators = [clone(proto).set_params(learning_rate=lr, alpha=a) for lr, a in grid]
-        trainers = [est._trainer(loss, int(n_train.min())) for est in estimators]
+        trainers = [est._trainer(loss, int(n_train.min()), scale=y_scale) for est in estimators]
         trainer = trainers[0]  # what the grid shares: loss, optimizer, schedule, batching
         b = trainer.batch_size_for(int(n_train.min()))
         full = b >= n_train.min()
@@ -465,7 +470,9 @@ class _BaseGDCV(BaseEstimator):
         for m, (g, f) in enumerate(models):
             train = folds[f][0]
             theta[m] = estimators[g]._initial_theta(X.shape[1], Y[train], W[f, train], loss,
-                                                    warm=False)  # fmt: skip
+                                                    warm=False, scale=y_scale)  # fmt: skip
+        gain = proto._gain(y_scale, loss)  # the objective on y over the objective on y / s
+        Y = Y / y_scale if y_scale != 1.0 else Y
         opt = trainer.optimizer
         state = _Grid(
             theta,
@@ -484,7 +491,7 @@ class _BaseGDCV(BaseEstimator):
         state.hyper = opt.hyper
         # safe_steps: each row's curvature bound, when the base fit would bound its steps.
         sq = trainer._safe_rows(X, int(n_train.min()))
-        contexts = [ScheduleContext(self.max_iter, a, loss) for _, a in grid]
+        contexts = [trainers[g].context for g in range(len(grid))]
         monitors = [
             self._monitor(trainers[g], grid[g][0], -(-int(n_train[f]) // b)) for g, f in models
         ]
@@ -559,7 +566,7 @@ class _BaseGDCV(BaseEstimator):
                 if not finite[a]:
                     diverged[m] = True
                     continue
-                curves[m].append(float(objective[a]))
+                curves[m].append(gain * float(objective[a]))
                 stop[a], state.lr_scale[a] = monitors[m].update(
                     objective[a], epoch, lambda: None, state.lr_scale[a]
                 )
@@ -577,7 +584,7 @@ class _BaseGDCV(BaseEstimator):
                 print(f"-- Epoch {epoch}: {len(state.models)} of {M} models still training")
             if not len(state.models):
                 break
-        return final, n_iter, curves, diverged
+        return final * y_scale, n_iter, curves, diverged
 
     def _monitor(self, trainer, learning_rate, steps_per_epoch):
         """One model's stopping rule, built as the base estimator's ``fit`` builds it

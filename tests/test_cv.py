@@ -174,6 +174,19 @@ def test_mini_batch_regressor_agrees_with_grid_search(diabetes):
     _agrees_with_grid_search(search, base, X, y, KFold(5))
 
 
+def test_regressor_search_reads_the_learning_rate_in_the_units_of_the_refit(diabetes):
+    # The search trains on y / s with the refit's scale s, so the grid means the same
+    # steps whatever the units of y: y * 2**10 gives the same scores and the same choice.
+    X, y = diabetes
+    params = dict(learning_rates=[1e-3, 0.1, 10.0], cv=3, random_state=0)
+    plain = GDRegressorCV(**params).fit(X, y)
+    scaled = GDRegressorCV(**params).fit(X, 1024.0 * y)
+    np.testing.assert_allclose(scaled.scores_, plain.scores_, rtol=1e-9)
+    assert scaled.learning_rate_ == plain.learning_rate_
+    np.testing.assert_allclose(scaled.coef_grid_, 1024.0 * plain.coef_grid_, rtol=1e-9)
+    np.testing.assert_allclose(scaled.coef_, 1024.0 * plain.coef_, rtol=1e-9)
+
+
 def test_results_layout_and_alpha_grid(cancer):
     X, y = cancer
     search = GDClassifierCV(learning_rates=3, alphas=2, cv=3, random_state=0).fit(X, y)
