@@ -22,7 +22,16 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
-from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
+from ._kernel import (
+    CompileError,
+    Config,
+    Data,
+    State,
+    compilable,
+    numba_available,
+    run_compiled,
+    warn_once,
+)
 from .optimizers import clip_by_global_norm
 from .penalties import cumulative_l1
 
@@ -472,12 +481,14 @@ class Trainer:
         cumulative = bool(self.penalty.l1) and b == 1
         u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
         args = (
-            data, X.shape[1], Y, sw, rows, starts, b, state.theta, state.opt_state, lrs,
-            self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
-            float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
-            float(self.optimizer.decoupled_decay), sq if safe else sw,  # sw: prefetched only
-            safe, bool(self.optimizer.linear),
-            cumulative, u, q, mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
+            Data(data, X.shape[1], Y, sw, sq if safe else sw, rows, starts, lrs, raws),
+            Config(
+                b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
+                float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
+                float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
+                cumulative, mean_weight, self.average_start,
+            ),
+            State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg),
         )  # fmt: skip
         try:
             state.t, state.n_avg, penalty_sum = run_compiled(

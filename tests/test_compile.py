@@ -191,7 +191,13 @@ def test_auto_decides_on_the_whole_fit(monkeypatch):
 def _fit_with_warning(match):
     X, y = _data(300)
     params = dict(
-        optimizer="sgd", engine="numba", batch_size=1, max_iter=2, tol=None, random_state=0
+        optimizer="sgd",
+        engine="numba",
+        batch_size=1,
+        max_iter=2,
+        tol=None,
+        random_state=0,
+        safe_steps=False,
     )
     with pytest.warns(UserWarning, match=match):
         model = GDRegressor(**params).fit(X, y)
@@ -246,7 +252,13 @@ def test_a_damaged_cache_warns_names_the_folder_and_still_fits(tmp_path, monkeyp
     monkeypatch.setenv("SKLEARN_GD_CACHE", str(tmp_path))
     X, y = _data(300)
     params = dict(
-        optimizer="sgd", engine="numba", batch_size=1, max_iter=2, tol=None, random_state=0
+        optimizer="sgd",
+        engine="numba",
+        batch_size=1,
+        max_iter=2,
+        tol=None,
+        random_state=0,
+        safe_steps=False,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
