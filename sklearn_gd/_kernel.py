@@ -481,33 +481,33 @@ def _forget(folder, stem):
             pass
 
 
-def compiled_loop(loss, optimizer, sparse):
-    """``loop(*args)`` for one ``Loss`` and ``Optimizer`` class and input format: a call
-    of ``run_compiled``."""
-    return lambda *args: run_compiled(loss, optimizer, sparse, args)
-
-
-def run_compiled(loss, optimizer, sparse, args):
+def run_compiled(loss, optimizer, sparse, args, loop=None):
     """Run the compiled loop of one ``Loss`` and ``Optimizer`` class and one input format
-    (CSR when ``sparse``) on ``args``; return what it returns.
+    (CSR when ``sparse``) on ``args``; return what it returns and the loop that ran.
 
     The loop is compiled on first use, or loaded from the cache folder. A cache that
     cannot be used (unwritable, damaged) costs a warning naming the folder and a
     compilation in memory. Raises ``CompileError`` when numba cannot compile the
-    functions (the loop has then not started: nothing has changed).
+    functions (the loop has then not started: nothing has changed). ``loop``, the loop
+    an earlier call returned, is tried first: the epochs of one fit skip looking up
+    the environment's cache folder again.
     """
-    env = os.environ
-    # The loop last used for these classes and this environment: one lookup per call,
-    # which matters to a stream of one-row partial_fit calls.
-    ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
-    loop = _ready.get(ready)
+    ready = None
+    if loop is None:
+        # The loop last used for these classes and this environment: one lookup per
+        # call, which matters to a stream of one-row partial_fit calls.
+        env = os.environ
+        ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
+        loop = _ready.get(ready)
     if loop is not None:
         try:
-            return loop(*args)
+            return loop(*args), loop
         except Exception as exc:
             if _origin(exc) == "run":
                 raise
-            del _ready[ready]  # a new argument type failed to compile or load: the long way
+            _ready.pop(ready, None)  # a new argument type failed to compile or load
+    env = os.environ
+    ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
     key = (loss, optimizer, sparse)
     if key in _failures:
         raise CompileError(_failures[key])
@@ -531,7 +531,7 @@ def run_compiled(loss, optimizer, sparse, args):
                     raise _CacheError(str(exc)) from exc
             result = loop(*args)
             _ready[ready] = loop
-            return result
+            return result, loop
         except Exception as exc:
             origin = "cache" if isinstance(exc, _CacheError) else _origin(exc)
             if origin == "run":
