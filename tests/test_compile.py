@@ -197,7 +197,7 @@ def _fit_with_warning(match):
         max_iter=2,
         tol=None,
         random_state=0,
-        safe_steps=False,
+        safe_steps=False,  # the test is about the cache: no bound warnings
     )
     with pytest.warns(UserWarning, match=match):
         model = GDRegressor(**params).fit(X, y)
@@ -258,7 +258,7 @@ def test_a_damaged_cache_warns_names_the_folder_and_still_fits(tmp_path, monkeyp
         max_iter=2,
         tol=None,
         random_state=0,
-        safe_steps=False,
+        safe_steps=False,  # the test is about the cache: no bound warnings
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
