@@ -504,16 +504,17 @@ class Trainer:
         # optimizer's hyperparameters alone cost microseconds, an epoch of 650 rows ~60).
         key = (b, safe, cumulative, mean_weight)
         if self._config is None or self._config[0] != key:
-            self._config = key, Config(
+            self._config = key, tuple(Config(
                 b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
                 float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
                 float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
                 cumulative, mean_weight, self.average_start,
-            )  # fmt: skip
+            ))  # fmt: skip
+        # Plain tuples: see _loop.loop.
         args = (
-            Data(data, X.shape[1], Y, sw, sq if safe else sw, rows, starts, lrs, raws),
+            tuple(Data(data, X.shape[1], Y, sw, sq if safe else sw, rows, starts, lrs, raws)),
             self._config[1],
-            State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg),
+            tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
         )
         try:
             (state.t, state.n_avg, penalty_sum), self._kernel = run_compiled(

@@ -324,14 +324,15 @@ def penalty_at(theta, d, l2, l1):
 # ``alpha * R`` at the weights the step starts from.
 @njit(cache=True, inline="always")
 def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
-    X, d, Y, sw, sq, order = data.X, data.d, data.Y, data.sw, data.sq, data.order
-    l2, l1, cumulative = c.l2, c.l1, c.cumulative
+    X, d, Y, sw, sq, order, starts, lrs, raws = data
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
     pen = 0.0
     if l2 != 0.0 or l1 != 0.0:
         pen = penalty_at(theta, d, l2, l1)
-    batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, c.fit_intercept, c.param, total,
-                   grad, buf, data.raws)  # fmt: skip
-    if c.linear and lr * l2 > 1.0:
+    batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
+                   buf, raws)  # fmt: skip
+    if linear and lr * l2 > 1.0:
         for k in range(theta.shape[0]):
             for f in range(d):
                 theta[k, f] = 0.0
@@ -339,18 +340,18 @@ def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
         for k in range(theta.shape[0]):
             for f in range(d):
                 grad[k, f] += l2 * theta[k, f]
-    if c.clip_norm > 0.0:
+    if clip_norm > 0.0:
         norm = 0.0
         for k in range(theta.shape[0]):
             for f in range(d + 1):
                 norm += grad[k, f] * grad[k, f]
         norm = np.sqrt(norm)
-        if norm > c.clip_norm:
-            grad *= c.clip_norm / norm
-    update(theta, grad, slots, lr, t, c.hyper, d, c.decay, 0.0 if cumulative else l1)
+        if norm > clip_norm:
+            grad *= clip_norm / norm
+    update(theta, grad, slots, lr, t, hyper, d, decay, 0.0 if cumulative else l1)
     if cumulative and l1 != 0.0:
         for k in range(theta.shape[0]):
-            cumulative_penalty(theta, slots, k, d, lr, t, c.hyper, l1, u, q)
+            cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q)
     return pen
 
 
@@ -415,9 +416,9 @@ def materialize(theta, avg, k, d, scale, alpha, beta, vsq):
 @njit(cache=True)
 def lazy_loop(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
-    theta, avg, t, n_avg = state.theta, state.avg, state.t, state.n_avg
-    hyper, param, l2, mean_weight = c.hyper, c.param, c.l2, c.mean_weight
-    average_start = c.average_start
+    theta, slots, u, q, avg, t, n_avg = state
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
     values, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
     scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
@@ -432,7 +433,7 @@ def lazy_loop(data, c, state):
             fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
         t += 1
         lr = lrs[kb]
-        if c.safe:
+        if safe:
             lr *= bound_factor_fn(lr, sw[i] * sq[i], mean_weight)
         averaging = average_start > 0 and t >= average_start
         if averaging:
@@ -440,7 +441,7 @@ def lazy_loop(data, c, state):
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
-            raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if c.fit_intercept else 0.0)
+            raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
             raws[i, k] = raw
             a = gradient_fn(Y[i, k], raw, param) * (sw[i] / mean_weight)
             # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
@@ -458,7 +459,7 @@ def lazy_loop(data, c, state):
                     avg[k, f] -= alpha[k] * (v - theta[k, f])
                 vsq[k] += v * v - theta[k, f] * theta[k, f]
                 theta[k, f] = v
-            a = a if c.fit_intercept else 0.0
+            a = a if fit_intercept else 0.0
             theta[k, d] = rule_fn(theta[k, d], a, (), lr, t, hyper)[0]
             if averaging:
                 share = 1.0 / n_avg
@@ -479,18 +480,20 @@ def lazy_loop(data, c, state):
 
 
 # The batch loop of ``Trainer._numpy_loop``, with rows read in place; its arguments are
-# the named tuples ``_kernel.Data``, ``Config`` and ``State``. Returns the step count,
-# the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)`` (the loss curve's
-# penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a counter here made
-# the row step 3x slower (measured, d=20).
+# the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``, as plain
+# tuples (unpacked by position here): numba types a named tuple argument on a slow
+# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
+# Returns the step count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)``
+# (the loss curve's penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a
+# counter here made the row step 3x slower (measured, d=20).
 @njit(cache=True)
 def loop(data, c, state):
-    if LAZY and c.b == 1 and c.clip_norm == 0.0 and c.l1 == 0.0 and c.decay == 0.0:
-        return lazy_loop(data, c, state)
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
-    b, l2, l1, hyper, mean_weight = c.b, c.l2, c.l1, c.hyper, c.mean_weight
-    cumulative, safe, average_start = c.cumulative, c.safe, c.average_start
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
+    if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
+        return lazy_loop(data, c, state)
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = np.empty(b, dtype=theta.dtype)
@@ -506,7 +509,7 @@ def loop(data, c, state):
         # ``ROW_STEP`` is a constant: numba drops the branch where it is False.
         # A plain rule's step past lr * l2 = 1 (its shrink clamped at 0) takes the
         # batch step, which computes the gradient before it zeroes the weights.
-        if ROW_STEP and nb == 1 and c.clip_norm == 0.0 and not (c.linear and lr * l2 > 1.0):
+        if ROW_STEP and nb == 1 and clip_norm == 0.0 and not (linear and lr * l2 > 1.0):
             i = order[s]
             if s + AHEAD < n:
                 fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
@@ -516,8 +519,8 @@ def loop(data, c, state):
             # it they made the plain row step 3x slower (measured).
             if l2 != 0.0 or l1 != 0.0:
                 pen += sw[i] * penalty_at(theta, d, l2, l1)
-            row_step(X, d, Y, sw, i, theta, slots, c.fit_intercept, c.param, total, l2, lr,
-                     float(t), hyper, c.decay, 0.0 if cumulative else l1, xrow, raws)  # fmt: skip
+            row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
+                     float(t), hyper, decay, 0.0 if cumulative else l1, xrow, raws)  # fmt: skip
             if cumulative and l1 != 0.0:
                 for k in range(K):
                     cumulative_penalty(theta, slots, k, d, lr, float(t), hyper, l1, u, q)
