@@ -22,7 +22,16 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
-from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
+from ._kernel import (
+    CompileError,
+    Config,
+    Data,
+    State,
+    compilable,
+    numba_available,
+    run_compiled,
+    warn_once,
+)
 from .optimizers import clip_by_global_norm
 from .penalties import cumulative_l1
 
@@ -196,6 +205,9 @@ class Trainer:
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._order = None  # the last epoch's row order, shuffled again for the next
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
+        self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
+        self._kernel = None  # the compiled loop that ran the last epoch, tried first
+        self._config = None  # (what it depends on, the compiled loop's Config)
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -261,22 +273,21 @@ class Trainer:
             # in place saves making and filling a new array every epoch.
             rng.shuffle(self._order)
             order = self._order
-        starts = np.arange(0, n, b)
         K = state.theta.shape[0]
         if self._raws is None or self._raws.shape != (n, K):
             self._raws = np.zeros((n, K), dtype=state.theta.dtype)
         raws = self._raws
-        if sw.min() <= 0:
+        weight_sum, positive, starts, steps, fraction = self._epoch_plan(sw, b)
+        if not positive:
             # A batch whose weights are all zero carries no gradient: skip it.
             # Its rows keep an earlier epoch's (finite) predictions, weighted 0.
             batch_weight = np.add.reduceat(sw if order is None else sw[order], starts)
-            starts = starts[batch_weight > 0]
-        steps = np.arange(1, len(starts) + 1)
-        # starts are multiples of b: starts / b is the batch index, exactly (and faster than //)
-        positions = state.epoch + starts / b / -(-n // b)
-        lrs = self.schedule.rates(self.learning_rate, state.t + steps, positions, self.context)
+            starts, fraction = starts[batch_weight > 0], fraction[batch_weight > 0]
+            steps = steps[: len(starts)]
+        lrs = self.schedule.rates(
+            self.learning_rate, state.t + steps, state.epoch + fraction, self.context
+        )
         lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
-        weight_sum = float(sw.sum())
         if self.streaming:
             # The stream's mean weight, this call's rows included: a weight that
             # is constant within a call then still counts against other calls.
@@ -310,6 +321,22 @@ class Trainer:
         if not (finite and all(np.isfinite(s).all() for s in state.opt_state)):
             raise DivergenceError(self._divergence_message(state.epoch, X))
         return objective, last_lr, n_bound
+
+    def _epoch_plan(self, sw, b):
+        """What an epoch computes from the weights ``sw`` and batch size ``b`` alone, kept
+        for the next epoch of the same fit (on small data, fixed costs like these are
+        much of an epoch): ``sum(sw)``, whether every weight is positive, the batches'
+        starts, the step numbers ``1..`` and each batch's position in the epoch."""
+        plan = self._plan
+        if plan is None or plan[0] is not sw or plan[1] != b:
+            n = len(sw)
+            starts = np.arange(0, n, b)
+            # starts are multiples of b: starts / b is the batch index, exactly
+            fraction = starts / b / -(-n // b)
+            steps = np.arange(1, len(starts) + 1)
+            plan = self._plan = (sw, b, float(sw.sum()), bool(sw.min() > 0), starts, steps,
+                                 fraction)  # fmt: skip
+        return plan[2:]
 
     def check_final(self, state, X, Y, sw):
         """Raise ``DivergenceError`` unless the objective at the weights a call ends
@@ -365,6 +392,8 @@ class Trainer:
         vectorised evaluation afterwards costs less than one per batch (or, in
         the compiled loop, a ``log1p`` call per row).
         """
+        if len(sw) <= chunk:
+            return float(sw @ self.loss.value(Y, raws))
         return sum(
             float(sw[s : s + chunk] @ self.loss.value(Y[s : s + chunk], raws[s : s + chunk]))
             for s in range(0, len(sw), chunk)
@@ -471,17 +500,25 @@ class Trainer:
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1
         u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
+        # The same every epoch of a fit but a stream's mean weight: made once (the
+        # optimizer's hyperparameters alone cost microseconds, an epoch of 650 rows ~60).
+        key = (b, safe, cumulative, mean_weight)
+        if self._config is None or self._config[0] != key:
+            self._config = key, tuple(Config(
+                b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
+                float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
+                float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
+                cumulative, mean_weight, self.average_start,
+            ))  # fmt: skip
+        # Plain tuples: see _loop.loop.
         args = (
-            data, X.shape[1], Y, sw, rows, starts, b, state.theta, state.opt_state, lrs,
-            self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
-            float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
-            float(self.optimizer.decoupled_decay), sq if safe else sw,  # sw: prefetched only
-            safe, bool(self.optimizer.linear),
-            cumulative, u, q, mean_weight, avg, self.average_start, state.t, state.n_avg, raws,
-        )  # fmt: skip
+            tuple(Data(data, X.shape[1], Y, sw, sq if safe else sw, rows, starts, lrs, raws)),
+            self._config[1],
+            tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
+        )
         try:
-            state.t, state.n_avg, penalty_sum = run_compiled(
-                type(self.loss), type(self.optimizer), is_sparse, args
+            (state.t, state.n_avg, penalty_sum), self._kernel = run_compiled(
+                type(self.loss), type(self.optimizer), is_sparse, args, self._kernel
             )
         except CompileError as exc:  # raised before the loop starts: nothing has changed
             if self.engine == "numba":

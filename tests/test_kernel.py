@@ -211,3 +211,33 @@ def test_safe_steps_bound_the_same_steps(optimizer, clip_norm):
         compiled = GDRegressor(engine="numba", **sgd).fit(sp.csr_matrix(X), y)
         reference = GDRegressor(engine="numpy", **sgd).fit(X, y)
     _assert_same(compiled, reference)
+
+
+def test_the_loop_module_is_the_kernel_of_its_default_bindings():
+    # _loop.py, as linted and read, is what runs: a kernel is the module with only its
+    # bindings block replaced, and the block as written binds the library's own squared
+    # error, plain SGD and dense rows (what kernel_source binds for that combination).
+    import sklearn_gd._loop as loop_module
+    from sklearn_gd import _engine, _kernel, penalties
+    from sklearn_gd.losses import SquaredError
+    from sklearn_gd.optimizers import SGD
+
+    head, tail = _kernel._loop_source()
+    source, _ = _kernel.kernel_source(SquaredError, SGD, sparse=False)
+    assert source.startswith(head + _kernel._BEGIN) and source.endswith(_kernel._END + tail)
+    bound = _kernel._bound_functions(SquaredError, SGD)
+    assert bound == {
+        "_gradient": loop_module._gradient,
+        "_rule": loop_module._rule,
+        "_effective": loop_module._effective,
+        "_prox": loop_module._prox,
+        "_bound_factor": loop_module._bound_factor,
+        "_cumulative": loop_module._cumulative,
+    }
+    assert loop_module._bound_factor is _engine.bound_factor
+    assert loop_module._cumulative is penalties.cumulative_l1
+    block = source[len(head + _kernel._BEGIN) : -len(_kernel._END + tail)]
+    for name in ("CACHE", "CSR", "ROWWISE", "LAZY"):
+        assert f"{name} = {getattr(loop_module, name)}\n" in block
+    # The loop's arguments are the three named tuples, by field name.
+    assert loop_module.loop.py_func.__code__.co_varnames[:3] == ("data", "c", "state")

@@ -1,0 +1,545 @@
+"""The compiled epoch loop (numba): the batch loop of ``Trainer._numpy_loop``, rows read
+in place.
+
+This is an ordinary module, read by ruff, editors and coverage as it is, but it is
+not imported by the package: ``_kernel.py`` copies it per combination of loss,
+optimizer and input format into the kernel cache folder, with the marked bindings
+block below filled for that combination (the loss gradient, the rule, its slots, the
+input format), and numba caches the copy's functions on disk. As written here the
+block binds the library's own squared error, plain SGD and dense rows.
+
+The loss gradient, rule and proximal steps are the jitted versions of the very
+functions in ``losses.py``, ``optimizers.py`` and ``penalties.py`` that the NumPy
+path calls: one implementation of the math. They are elementwise, so here they run
+on one number at a time and a step allocates nothing. The loss value is not needed
+to step: each row's raw prediction goes to ``raws`` and ``run_epoch`` evaluates the
+epoch's loss from them afterwards, vectorised (a ``log1p`` per row in the loop was a
+fifth of a row's time). ``CSR``, ``ROWWISE`` and ``LAZY`` are constants: numba drops
+the branches they switch off, and the functions they select are chosen once below.
+"""
+
+import numpy as np
+from numba import njit as _njit
+
+from sklearn_gd._kernel import prepare_numba
+
+
+def njit(**options):
+    """numba's ``njit`` with NumPy's rules for float division (inf or nan, never an
+    exception, as on the NumPy path; Python's would also cost a branch per division),
+    and no disk cache when ``CACHE`` is False (the module is compiled in memory)."""
+    options.update(error_model="numpy", cache=CACHE and options.get("cache", False))
+    return _njit(**options)
+
+
+# --- bindings: filled per combination by sklearn_gd._kernel ---
+from sklearn_gd._engine import bound_factor as _bound_factor  # noqa: E402
+from sklearn_gd.losses import squared_error_gradient as _gradient  # noqa: E402
+from sklearn_gd.optimizers import sgd_effective as _effective  # noqa: E402
+from sklearn_gd.optimizers import sgd_rule as _rule  # noqa: E402
+from sklearn_gd.penalties import cumulative_l1 as _cumulative  # noqa: E402
+from sklearn_gd.penalties import soft_threshold as _prox  # noqa: E402
+
+CACHE = True  # False: compiled in memory, whatever the decorators say
+CSR = False  # X is (data, indices, indptr) of a CSR matrix, else a dense array
+ROWWISE = False  # the loss gradient takes whole rows (softmax), not one number
+LAZY = False  # per-sample sparse steps of a linear rule are O(nnz) (lazy_loop)
+
+
+@njit(cache=True, inline="always")
+def read_slots(slots, k, f):
+    """The rule's slots at coordinate ``(k, f)``, as the tuple ``rule_fn`` takes."""
+    return ()
+
+
+@njit(cache=True, inline="always")
+def write_slots(slots, k, f, new):
+    """Store the rule's new slots at coordinate ``(k, f)``."""
+    pass
+
+
+# --- end of bindings ---
+
+prefetch = prepare_numba()
+# Rows come in shuffled order, so each is a cache miss: ``fetch`` asks for the row
+# ``AHEAD`` places on while this one is worked on.
+AHEAD = 8
+ROW_STEP = not ROWWISE
+# Not cached on their own: they are inlined into the loop, whose cache holds them,
+# and a user's function may live where numba cannot write a cache.
+gradient_fn = _njit(inline="always", error_model="numpy")(_gradient)
+rule_fn = _njit(inline="always", error_model="numpy")(_rule)
+effective_fn = _njit(inline="always", error_model="numpy")(_effective)
+prox_fn = _njit(inline="always", error_model="numpy")(_prox)
+bound_factor_fn = _njit(inline="always", error_model="numpy")(_bound_factor)
+cumulative_fn = _njit(inline="always", error_model="numpy")(_cumulative)
+
+
+# --- row operations: dense ------------------------------------------------------------
+# ``row_value`` reads ``x_if`` for every ``f`` in turn: a CSR row is first scattered
+# into the dense buffer ``xrow`` (``load_row``), and cleared from it afterwards. Only
+# the row products may be reassociated (vectorised), as BLAS does; the loss and the
+# rules keep IEEE semantics (NaN and inf must still show divergence).
+
+
+@njit(cache=True, inline="always")
+def dense_fetch_row(X, i, d):
+    for f in range(0, d, 8):
+        prefetch(X, (i, f))
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def dense_dot(X, i, theta, k, d):
+    s = 0.0
+    for f in range(d):
+        s += X[i, f] * theta[k, f]
+    return s
+
+
+@njit(cache=True, inline="always")
+def dense_load_row(X, i, xrow):
+    pass
+
+
+@njit(cache=True, inline="always")
+def dense_row_value(X, i, f, xrow):
+    return X[i, f]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def dense_axpy(X, i, a, grad, k, d, first):
+    if first:
+        for f in range(d):
+            grad[k, f] = a * X[i, f]
+    else:
+        for f in range(d):
+            grad[k, f] += a * X[i, f]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def dense_axpy4(X, rows, p, a, j, grad, k, d, first):
+    i0, i1, i2, i3 = rows[p], rows[p + 1], rows[p + 2], rows[p + 3]
+    a0, a1, a2, a3 = a[j], a[j + 1], a[j + 2], a[j + 3]
+    if first:
+        for f in range(d):
+            grad[k, f] = a0 * X[i0, f] + a1 * X[i1, f] + a2 * X[i2, f] + a3 * X[i3, f]
+    else:
+        for f in range(d):
+            grad[k, f] += a0 * X[i0, f] + a1 * X[i1, f] + a2 * X[i2, f] + a3 * X[i3, f]
+
+
+# --- row operations: CSR, ``X = (data, indices, indptr)`` -------------------------------
+
+
+@njit(cache=True, inline="always")
+def csr_fetch_row(X, i, d):
+    data, indices, indptr = X
+    p = indptr[i]
+    if p < data.shape[0]:
+        prefetch(data, p)
+        prefetch(indices, p)
+
+
+@njit(cache=True)
+def csr_dot(X, i, theta, k, d):
+    data, indices, indptr = X
+    s = 0.0
+    for p in range(indptr[i], indptr[i + 1]):
+        s += data[p] * theta[k, indices[p]]
+    return s
+
+
+@njit(cache=True, inline="always")
+def csr_load_row(X, i, xrow):
+    data, indices, indptr = X
+    for p in range(indptr[i], indptr[i + 1]):
+        xrow[indices[p]] += data[p]  # += : CSR may repeat an index, which then adds up
+
+
+@njit(cache=True, inline="always")
+def csr_row_value(X, i, f, xrow):
+    return xrow[f]
+
+
+@njit(cache=True, inline="always")
+def csr_unload_row(X, i, xrow):
+    data, indices, indptr = X
+    for p in range(indptr[i], indptr[i + 1]):
+        xrow[indices[p]] = 0.0
+
+
+@njit(cache=True)
+def csr_axpy(X, i, a, grad, k, d, first):
+    data, indices, indptr = X
+    if first:
+        grad[k, :d] = 0.0
+    for p in range(indptr[i], indptr[i + 1]):
+        grad[k, indices[p]] += a * data[p]
+
+
+@njit(cache=True, inline="always")
+def csr_axpy4(X, rows, p, a, j, grad, k, d, first):
+    for q in range(4):
+        csr_axpy(X, rows[p + q], a[j + q], grad, k, d, first and q == 0)
+
+
+# Chosen once: the loop below calls them by these names.
+if CSR:
+    fetch_row, dot, load_row, row_value = csr_fetch_row, csr_dot, csr_load_row, csr_row_value
+    unload_row, axpy, axpy4 = csr_unload_row, csr_axpy, csr_axpy4
+else:
+    fetch_row, dot, load_row, row_value = (
+        dense_fetch_row, dense_dot, dense_load_row, dense_row_value
+    )  # fmt: skip
+    unload_row, axpy, axpy4 = dense_load_row, dense_axpy, dense_axpy4  # nothing to unload
+
+
+# --- the batch gradient ---------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def fetch(X, Y, sw, sq, raws, i, d):
+    """Ask for everything the loop reads or writes of row ``i``."""
+    fetch_row(X, i, d)
+    prefetch(Y, (i, 0))
+    prefetch(sw, i)
+    prefetch(sq, i)
+    prefetch(raws, (i, 0))
+
+
+@njit(cache=True, inline="always")
+def add_rows(X, d, order, s, nb, a, grad, k, fit_intercept):
+    """``grad[k] = sum_j a[j] * [x_order[s + j], 1]`` over the batch. Four rows at a
+    time (``axpy4``), so that ``grad[k]`` is loaded and stored once per four rows."""
+    for j in range(0, nb - 3, 4):
+        axpy4(X, order, s + j, a, j, grad, k, d, j == 0)
+    for j in range(nb - nb % 4, nb):
+        axpy(X, order[s + j], a[j], grad, k, d, j == 0)
+    if fit_intercept:
+        for j in range(nb):
+            grad[k, d] += a[j]
+
+
+# The batch ``order[s:s + nb]``: its raw predictions go to ``raws`` and the gradient of
+# its data term (``sum sw * dloss/draw * [x, 1] / total``) into ``grad``. Elementwise
+# losses go in three sweeps over the batch (products, loss gradients, gradient) so that
+# each sweep's rows are independent of one another and overlap in the pipeline; ``buf``
+# holds one number per row.
+@njit(cache=True, inline="always")
+def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param,
+                               total, grad, buf, raws):  # fmt: skip
+    grad[:, d] = 0.0
+    for k in range(theta.shape[0]):
+        for j in range(nb):
+            if s + j + AHEAD < order.shape[0]:
+                fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
+            i = order[s + j]
+            buf[j] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        for j in range(nb):
+            i = order[s + j]
+            raws[i, k] = buf[j]
+            buf[j] = gradient_fn(Y[i, k], buf[j], param) * (sw[i] / total)
+        add_rows(X, d, order, s, nb, buf, grad, k, fit_intercept)
+
+
+# Row-wise losses (softmax) take the batch's gathered rows at once.
+@njit(cache=True, inline="always")
+def rowwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total,
+                           grad, buf, raws):  # fmt: skip
+    K = theta.shape[0]
+    raw = np.empty((nb, K), dtype=theta.dtype)
+    Yb = np.empty((nb, K), dtype=Y.dtype)
+    swb = np.empty(nb, dtype=sw.dtype)
+    for j in range(nb):
+        if s + j + AHEAD < order.shape[0]:
+            fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
+        i = order[s + j]
+        swb[j] = sw[i]
+        for k in range(K):
+            Yb[j, k] = Y[i, k]
+            raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            raws[i, k] = raw[j, k]
+    gradient = gradient_fn(Yb, raw, param) * (swb / total)[:, None]
+    grad[:, d] = 0.0
+    for k in range(K):
+        add_rows(X, d, order, s, nb, gradient[:, k], grad, k, fit_intercept)
+
+
+batch_gradient = rowwise_batch_gradient if ROWWISE else elementwise_batch_gradient
+
+
+# --- the update -----------------------------------------------------------------------
+
+
+# One optimizer step, one coordinate at a time: the rule, AdamW's decay and the L1 prox
+# (neither on the intercept column ``d``). ``t`` is a float, as in Python, so that
+# ``beta ** t`` is one ``pow`` hoisted out of the loop.
+@njit(cache=True, inline="always")
+def coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1):
+    value = theta[k, f]
+    if decay != 0.0:  # AdamW: theta * (1 - lr * decay) before the step (Algorithm 2)
+        value *= 1.0 - lr * decay
+    value, new = rule_fn(value, g, read_slots(slots, k, f), lr, t, hyper)
+    write_slots(slots, k, f, new)
+    if l1 != 0.0:
+        value = prox_fn(value, l1 * effective_fn(new, lr, t, hyper))
+    return value
+
+
+@njit(cache=True, inline="always")
+def update(theta, grad, slots, lr, t, hyper, d, decay, l1):
+    for k in range(theta.shape[0]):
+        for f in range(d):
+            theta[k, f] = coordinate(theta, grad[k, f], slots, k, f, lr, t, hyper, decay, l1)
+        theta[k, d] = coordinate(theta, grad[k, d], slots, k, d, lr, t, hyper, 0.0, 0.0)
+
+
+# One-row steps take the L1 part as the cumulative penalty ``(u, q)`` of
+# ``penalties.cumulative_l1`` instead of the prox, in a pass of its own after the step
+# (as in ``Trainer._numpy_loop``): a branch for it inside ``coordinate`` made the plain
+# row step 3.5x slower, even where it was never taken (measured).
+@njit(cache=True)
+def cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q):
+    for f in range(d):
+        u[k, f] += l1 * effective_fn(read_slots(slots, k, f), lr, t, hyper)
+        theta[k, f], q[k, f] = cumulative_fn(theta[k, f], u[k, f], q[k, f])
+
+
+# ``alpha * R`` of the coefficients, for the loss curve: a sum, which may be
+# reassociated (vectorised) as NumPy's is.
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def penalty_at(theta, d, l2, l1):
+    s2 = 0.0
+    s1 = 0.0
+    for k in range(theta.shape[0]):
+        for f in range(d):
+            s2 += theta[k, f] * theta[k, f]
+            s1 += abs(theta[k, f])
+    return 0.5 * l2 * s2 + l1 * s1
+
+
+# A step of size ``lr`` on the batch ``order[s:s + nb]``. The penalty's gradient is added
+# (or, for the plain rule past ``lr * l2 = 1``, its shrink clamped at 0) and the whole
+# gradient clipped before the update, as in ``Trainer._numpy_loop``. Returns
+# ``alpha * R`` at the weights the step starts from.
+@njit(cache=True, inline="always")
+def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
+    X, d, Y, sw, sq, order, starts, lrs, raws = data
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
+    pen = 0.0
+    if l2 != 0.0 or l1 != 0.0:
+        pen = penalty_at(theta, d, l2, l1)
+    batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
+                   buf, raws)  # fmt: skip
+    if linear and lr * l2 > 1.0:
+        for k in range(theta.shape[0]):
+            for f in range(d):
+                theta[k, f] = 0.0
+    elif l2 != 0.0:
+        for k in range(theta.shape[0]):
+            for f in range(d):
+                grad[k, f] += l2 * theta[k, f]
+    if clip_norm > 0.0:
+        norm = 0.0
+        for k in range(theta.shape[0]):
+            for f in range(d + 1):
+                norm += grad[k, f] * grad[k, f]
+        norm = np.sqrt(norm)
+        if norm > clip_norm:
+            grad *= clip_norm / norm
+    update(theta, grad, slots, lr, t, hyper, d, decay, 0.0 if cumulative else l1)
+    if cumulative and l1 != 0.0:
+        for k in range(theta.shape[0]):
+            cumulative_penalty(theta, slots, k, d, lr, t, hyper, l1, u, q)
+    return pen
+
+
+# Per-sample steps with an elementwise loss skip ``grad``: each coordinate's gradient
+# ``a * x_f + l2 * theta_f`` goes straight into its update, one pass over the weights
+# instead of three (the row's gradient, the penalty, the rule), with no gradient stored
+# and loaded back. This halves the time of a dense row at d=20, and of a sparse one.
+# Clipping needs the whole gradient first, so it takes the batch step. Without AdamW's
+# decay or an L1 prox (the defaults) the coordinate loop is written a second time with
+# both switched off, which numba then drops from it: 8% of a row at d=20 (measured).
+@njit(cache=True, inline="always")
+def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow):
+    for f in range(d):
+        g = a * row_value(X, i, f, xrow)
+        if l2 != 0.0:
+            g += l2 * theta[k, f]
+        theta[k, f] = coordinate(theta, g, slots, k, f, lr, t, hyper, decay, l1)
+
+
+@njit(cache=True, inline="always")
+def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, t, hyper,
+             decay, l1, xrow, raws):  # fmt: skip
+    load_row(X, i, xrow)
+    for k in range(theta.shape[0]):
+        raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        raws[i, k] = raw
+        a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+        if decay == 0.0 and l1 == 0.0:
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow)
+        else:
+            row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xrow)
+        a = a if fit_intercept else 0.0
+        theta[k, d] = coordinate(theta, a, slots, k, d, lr, t, hyper, 0.0, 0.0)
+    unload_row(X, i, xrow)
+
+
+# --- per-sample sparse steps in O(nnz) --------------------------------------------------
+# Per-sample plain SGD on sparse rows costs O(nnz) per step, not O(n_features), as in
+# scikit-learn's SGD: the L2 decay, which moves every weight, is kept as one number per
+# output (``coef = scale * v``), and the iterate average as ``avg = (A + alpha * v) /
+# beta`` (Xu 2011; scikit-learn's ASGD), where only the row's coordinates of ``A``
+# change. ``theta[:, :d]`` holds ``v`` and ``avg[:, :d]`` holds ``A`` until
+# ``materialize`` writes both out. The rule is still ``rule_fn``: a linear rule
+# (``Optimizer.linear``) steps ``v`` with the gradient over ``scale``. For the loss
+# curve, ``vsq[k]`` follows ``||v_k||^2`` (updated with each touched coordinate,
+# recomputed when written out), so ``alpha * R = l2 / 2 * scale^2 * vsq``.
+
+
+@njit(cache=True, inline="always")
+def materialize(theta, avg, k, d, scale, alpha, beta, vsq):
+    if alpha[k] != 0.0 or beta[k] != 1.0:
+        for f in range(d):
+            avg[k, f] = (avg[k, f] + alpha[k] * theta[k, f]) / beta[k]
+    for f in range(d):
+        theta[k, f] *= scale[k]
+    scale[k], alpha[k], beta[k] = 1.0, 0.0, 1.0
+    vsq[k] = 0.0
+    for f in range(d):
+        vsq[k] += theta[k, f] * theta[k, f]
+
+
+@njit(cache=True)
+def lazy_loop(data, c, state):
+    X, d, Y, sw, sq, order, starts, lrs, raws = data
+    theta, slots, u, q, avg, t, n_avg = state
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
+    values, indices, indptr = X
+    n, K = order.shape[0], theta.shape[0]
+    scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
+    for k in range(K):
+        for f in range(d):
+            vsq[k] += theta[k, f] * theta[k, f]
+    pen = 0.0
+    for kb in range(starts.shape[0]):
+        s = starts[kb]
+        i = order[s]
+        if s + AHEAD < n:
+            fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
+        t += 1
+        lr = lrs[kb]
+        if safe:
+            lr *= bound_factor_fn(lr, sw[i] * sq[i], mean_weight)
+        averaging = average_start > 0 and t >= average_start
+        if averaging:
+            n_avg += 1
+        for k in range(K):
+            if l2 != 0.0:
+                pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
+            raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            raws[i, k] = raw
+            a = gradient_fn(Y[i, k], raw, param) * (sw[i] / mean_weight)
+            # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
+            scale[k] *= max(0.0, 1.0 - lr * l2)
+            # Write out before v outgrows its range (or the scale reaches 0), and before
+            # A + alpha * v cancels more than a digit: under a fast decay (large
+            # lr * alpha), alpha * v outgrows the average (measured: 1e-11 relative
+            # error with scale < 1e-9 as the only check, 1e-15 with this one too).
+            if scale[k] < 1e-9 or alpha[k] > 10.0 * beta[k] * scale[k]:
+                materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+            for p in range(indptr[i], indptr[i + 1]):
+                f = indices[p]
+                v = rule_fn(theta[k, f], a * values[p] / scale[k], (), lr, t, hyper)[0]
+                if averaging:
+                    avg[k, f] -= alpha[k] * (v - theta[k, f])
+                vsq[k] += v * v - theta[k, f] * theta[k, f]
+                theta[k, f] = v
+            a = a if fit_intercept else 0.0
+            theta[k, d] = rule_fn(theta[k, d], a, (), lr, t, hyper)[0]
+            if averaging:
+                share = 1.0 / n_avg
+                if n_avg == 1:  # the average starts at this iterate
+                    for f in range(d):
+                        avg[k, f] = 0.0
+                    alpha[k], beta[k] = scale[k], 1.0
+                else:
+                    beta[k] /= 1.0 - share
+                    alpha[k] += share * scale[k] * beta[k]
+                avg[k, d] += (theta[k, d] - avg[k, d]) * share
+    for k in range(K):
+        materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+    return t, n_avg, pen
+
+
+# --- the loop -------------------------------------------------------------------------
+
+
+# The batch loop of ``Trainer._numpy_loop``, with rows read in place; its arguments are
+# the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``, as plain
+# tuples (unpacked by position here): numba types a named tuple argument on a slow
+# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
+# Returns the step count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)``
+# (the loss curve's penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a
+# counter here made the row step 3x slower (measured, d=20).
+@njit(cache=True)
+def loop(data, c, state):
+    X, d, Y, sw, sq, order, starts, lrs, raws = data
+    theta, slots, u, q, avg, t, n_avg = state
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start) = c  # fmt: skip
+    if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
+        return lazy_loop(data, c, state)
+    n, K = order.shape[0], theta.shape[0]
+    grad = np.zeros_like(theta)
+    buf = np.empty(b, dtype=theta.dtype)
+    xrow = np.zeros(d, dtype=theta.dtype)
+    pen = 0.0
+    for kb in range(starts.shape[0]):
+        s = starts[kb]
+        nb = min(s + b, n) - s
+        total = nb * mean_weight
+        t += 1
+        lr = lrs[kb]
+        # safe_steps (Trainer._safe_rows, bound_factor): one-row batches only.
+        # ``ROW_STEP`` is a constant: numba drops the branch where it is False.
+        # A plain rule's step past lr * l2 = 1 (its shrink clamped at 0) takes the
+        # batch step, which computes the gradient before it zeroes the weights.
+        if ROW_STEP and nb == 1 and clip_norm == 0.0 and not (linear and lr * l2 > 1.0):
+            i = order[s]
+            if s + AHEAD < n:
+                fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
+            if safe:
+                lr *= bound_factor_fn(lr, sw[i] * sq[i], total)
+            # The curve's penalty and the cumulative L1 stay out of row_step: inside
+            # it they made the plain row step 3x slower (measured).
+            if l2 != 0.0 or l1 != 0.0:
+                pen += sw[i] * penalty_at(theta, d, l2, l1)
+            row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
+                     float(t), hyper, decay, 0.0 if cumulative else l1, xrow, raws)  # fmt: skip
+            if cumulative and l1 != 0.0:
+                for k in range(K):
+                    cumulative_penalty(theta, slots, k, d, lr, float(t), hyper, l1, u, q)
+        else:
+            weight = 0.0
+            curv = 0.0
+            for j in range(nb):
+                weight += sw[order[s + j]]
+                if safe:
+                    curv += sw[order[s + j]] * sq[order[s + j]]
+            if safe:
+                lr *= bound_factor_fn(lr, curv, total)
+            pen += weight * batch_step(data, c, theta, slots, u, q, s, nb, total, lr,
+                                       float(t), grad, buf)  # fmt: skip
+        if average_start > 0 and t >= average_start:
+            n_avg += 1
+            # One division per step, not per coordinate (a step is ~70 ns at d=20).
+            share = 1.0 / n_avg
+            for k in range(K):
+                for f in range(d + 1):
+                    avg[k, f] += (theta[k, f] - avg[k, f]) * share
+    return t, n_avg, pen
