@@ -374,8 +374,9 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
-        """Predicted target: the loss's inverse link of ``X @ coef_.T + intercept_``
-        (the identity, or ``exp`` for 'poisson').
+        """Predict the target: the inverse link of ``X @ coef_.T + intercept_``.
+
+        The loss's inverse link is the identity, or ``exp`` for 'poisson'.
 
         Parameters
         ----------
