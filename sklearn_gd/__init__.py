@@ -2,11 +2,11 @@
 
 from ._classifier import GDClassifier
 from ._cv import GDClassifierCV, GDRegressorCV
-from ._engine import DivergenceError
 from ._minimize import minimize
 from ._regressor import GDRegressor
 from ._show_versions import show_versions
 from .display import LossCurveDisplay
+from .exceptions import DivergenceError
 from .lr_finder import find_learning_rate
 
 __all__ = [

@@ -91,6 +91,7 @@ class SparseCoefMixin:
         Returns
         -------
         self : object
+            The fitted estimator, with a dense ``coef_``.
         """
         check_is_fitted(self)
         if sparse.issparse(self.coef_):
@@ -109,6 +110,7 @@ class SparseCoefMixin:
         Returns
         -------
         self : object
+            The fitted estimator, with a sparse ``coef_``.
         """
         check_is_fitted(self)
         self.coef_ = sparse.csr_matrix(np.atleast_2d(self.coef_))

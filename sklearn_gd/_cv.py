@@ -768,7 +768,7 @@ _ATTRIBUTES_DOC = """\
     coef_, intercept_, n_iter_, t_, loss_curve_, learning_rate_curve_, best_epoch_
         Those of ``best_estimator_`` (with ``refit=True``).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
 """
 

@@ -32,32 +32,12 @@ from ._kernel import (
     run_compiled,
     warn_once,
 )
+from .exceptions import DivergenceError
 from .optimizers import clip_by_global_norm
 from .penalties import cumulative_l1
 
 # With engine='auto', epochs (or streams) of at least this many steps run compiled.
 AUTO_COMPILE_STEPS = 2_000
-
-
-class DivergenceError(FloatingPointError, ValueError):
-    """Training produced non-finite weights or loss.
-
-    Raised by ``fit`` and ``partial_fit`` when a step makes the weights or the
-    objective non-finite; the message names the epoch and suggests a smaller
-    ``learning_rate`` or scaling the features. The estimator is left as it
-    was before the call. It subclasses both ``FloatingPointError`` and
-    ``ValueError``, so either ``except`` clause catches it.
-
-    See Also
-    --------
-    find_learning_rate : Find a step size below the one that diverges.
-
-    Examples
-    --------
-    >>> from sklearn_gd import DivergenceError
-    >>> issubclass(DivergenceError, ValueError)
-    True
-    """
 
 
 class TrainState:

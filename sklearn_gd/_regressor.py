@@ -109,10 +109,10 @@ class GDRegressor(RegressorMixin, BaseGD):
         data term (as ``HistGradientBoosting*``), None the estimator's ``score``
         (R^2), or any scikit-learn scorer name or callable (``'roc_auc'``,
         ``make_scorer(...)``; see :func:`sklearn.metrics.check_scoring`).
-        'loss' by evidence: it changes smoothly, while R^2 on a small
+        'loss' by evidence: it changes smoothly, while a score on a small
         validation split ties between epochs and picks an early one. With
-        ``restore_best_weights=True``, test scores over 5 splits (wine,
-        breast cancer, digits, iris) were 0.993 / 0.967 / 0.965 / 0.951 with
+        ``restore_best_weights=True``, ``GDClassifier``'s test accuracies over 5
+        splits (wine, breast cancer, digits, iris) were 0.993 / 0.967 / 0.965 / 0.951 with
         'loss' and 0.948 / 0.954 / 0.950 / 0.764 with None.
     clip_norm : float or None, default=None
         Rescale each step's gradient to at most this global L2 norm.
@@ -399,8 +399,9 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
-        """Predicted target: the loss's inverse link of ``X @ coef_.T + intercept_``
-        (the identity, or ``exp`` for 'poisson').
+        """Predict the target: the inverse link of ``X @ coef_.T + intercept_``.
+
+        The loss's inverse link is the identity, or ``exp`` for 'poisson'.
 
         Parameters
         ----------

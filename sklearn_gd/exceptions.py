@@ -19,6 +19,17 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
     original_version : str
         The sklearn-gd version that saved it (``'unknown'`` for models saved
         before versions were recorded).
+
+    See Also
+    --------
+    sklearn.exceptions.InconsistentVersionWarning : The scikit-learn warning it extends.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn_gd.exceptions import InconsistentVersionWarning
+    >>> warnings.simplefilter("error", InconsistentVersionWarning)  # refuse such models
+    >>> warnings.resetwarnings()
     """
 
     def __init__(self, *, estimator_name, current_version, original_version):
@@ -38,3 +49,24 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
             f"{self.current_version}, or load it with the version that saved it. Use at "
             "your own risk."
         )
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training produced non-finite weights or loss.
+
+    Raised by ``fit`` and ``partial_fit`` when a step makes the weights or the
+    objective non-finite; the message names the epoch and suggests a smaller
+    ``learning_rate`` or scaling the features. The estimator is left as it
+    was before the call. It subclasses both ``FloatingPointError`` and
+    ``ValueError``, so either ``except`` clause catches it.
+
+    See Also
+    --------
+    sklearn_gd.find_learning_rate : Find a step size below the one that diverges.
+
+    Examples
+    --------
+    >>> from sklearn_gd import DivergenceError
+    >>> issubclass(DivergenceError, ValueError)
+    True
+    """

@@ -71,7 +71,27 @@ class Schedule(BaseEstimator):
         raise NotImplementedError
 
     def horizon(self, context, steps_per_epoch):
-        """Epochs the schedule must run before ``tol`` may stop training (0: none)."""
+        """Return the epochs the schedule must run before ``tol`` may stop training.
+
+        A schedule that anneals over a budget (:class:`CosineAnnealing`, the ramp
+        of :class:`Warmup`) returns that budget, so that the stopping rule does
+        not cut the descent off before the step size has reached its end; every
+        other schedule returns 0 (``tol`` may stop training at any epoch).
+        ``max_iter`` still bounds the epochs.
+
+        Parameters
+        ----------
+        context : ScheduleContext
+            What a few schedules need from the estimator: ``max_iter``,
+            ``alpha`` and the loss object.
+        steps_per_epoch : int
+            The optimizer steps of one epoch (to convert a budget in steps).
+
+        Returns
+        -------
+        horizon : int
+            The number of epochs, >= 0.
+        """
         return 0
 
 
@@ -147,6 +167,9 @@ class Optimal(Schedule):
 
 class InvScaling(Schedule):
     """``learning_rate / t**power_t``, ``t`` the 1-based step count (scikit-learn's).
+
+    ``t`` counts optimizer steps (one per batch), across epochs and across
+    ``partial_fit`` calls, so that the decay does not restart with each epoch.
 
     Parameters
     ----------
@@ -433,6 +456,9 @@ class Warmup(Schedule):
     divides by a second moment built from few gradients), then the wrapped
     schedule. Nested parameters are reachable as ``schedule__schedule__...``.
 
+    ``tol`` does not stop training during the ramp (nor before the wrapped
+    schedule's own horizon, e.g. :class:`CosineAnnealing`'s ``t_max``).
+
     Parameters
     ----------
     schedule : Schedule or str, default='constant'
@@ -481,8 +507,8 @@ class Warmup(Schedule):
         return inner * np.minimum(1.0, np.asarray(t, dtype=float) / self.warmup_steps)
 
     def horizon(self, context, steps_per_epoch):
-        """The warm-up's epochs, or the wrapped schedule's horizon if longer:
-        ``tol`` does not stop training while the step size is still rising."""
+        # The warm-up's epochs, or the wrapped schedule's horizon if longer: ``tol``
+        # does not stop training while the step size is still rising.
         inner = resolve_schedule(self.schedule).horizon(context, steps_per_epoch)
         return max(-(-self.warmup_steps // max(1, steps_per_epoch)), inner)
 

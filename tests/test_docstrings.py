@@ -75,7 +75,7 @@ def _inherited_from_builtins(klass, name):
 # the callback hooks documented in its Callback protocol).
 PROTOCOL = {
     optimizers.Optimizer: ("init", "step", "effective_step", "hyper", "decoupled_decay"),
-    schedules.Schedule: ("rates",),
+    schedules.Schedule: ("rates", "horizon"),
 }
 
 

@@ -1,7 +1,6 @@
 """find_learning_rate: a suggestion that trains as well as the default, and fit's inputs."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
@@ -49,18 +48,25 @@ def _same_run(a, b, rtol=1e-12):
 Y_BC = np.where(Y_B == 1, "benign", "malignant")  # string labels, as fit takes them
 
 
+def _inputs(kind):
+    """``(X, y)`` in another container; the pandas ones skip without pandas (no extras)."""
+    if kind == "lists":
+        return X_B.tolist(), Y_BC.tolist()
+    pd = pytest.importorskip("pandas")
+    if kind == "DataFrame":
+        return pd.DataFrame(X_B, columns=[f"f{i}" for i in range(X_B.shape[1])]), Y_BC
+    # fit reads a pandas y by position, whatever its index: so does the finder.
+    index = np.arange(len(Y_BC))
+    return X_B, pd.Series(Y_BC, index=index + 1000 if kind == "shifted" else index[::-1])
+
+
 @pytest.mark.parametrize(
-    "X, y",
-    [
-        (pd.DataFrame(X_B, columns=[f"f{i}" for i in range(X_B.shape[1])]), Y_BC),
-        (X_B.tolist(), Y_BC.tolist()),
-        # fit reads a pandas y by position, whatever its index: so does the finder.
-        (X_B, pd.Series(Y_BC, index=np.arange(len(Y_BC)) + 1000)),
-        (X_B, pd.Series(Y_BC, index=np.arange(len(Y_BC))[::-1])),
-    ],
+    "kind",
+    ["DataFrame", "lists", "shifted", "reversed"],
     ids=["DataFrame", "lists", "Series with a shifted index", "Series with a reversed index"],
 )
-def test_takes_what_fit_takes(X, y):
+def test_takes_what_fit_takes(kind):
+    X, y = _inputs(kind)
     _same_run(_run(GDClassifier(), X, y), _run(GDClassifier(), X_B, Y_BC))
 
 
