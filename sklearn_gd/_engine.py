@@ -117,6 +117,18 @@ def bound_factor(lr, row_curvature, total):
     return total / (lr * row_curvature)
 
 
+def _int32_indices(X):
+    """``X.indices`` and ``X.indptr`` as int32 where they fit (scipy's usual type).
+
+    One index type means one compiled loop: int64 indices (scikit-learn's
+    ``csr_64`` checks) would ask numba for a second specialisation, which numba
+    0.60 fails to unbox into the loop already compiled for int32.
+    """
+    if X.indices.dtype == np.int32 or X.nnz >= np.iinfo(np.int32).max:
+        return X.indices, X.indptr
+    return X.indices.astype(np.int32), X.indptr.astype(np.int32)
+
+
 class Trainer:
     """The resolved training rules of one estimator: loss, optimizer, schedule...
 
@@ -474,7 +486,7 @@ class Trainer:
 
     def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
         is_sparse = sparse.issparse(X)
-        data = (X.data, X.indices, X.indptr) if is_sparse else X
+        data = (X.data, *_int32_indices(X)) if is_sparse else X
         rows = np.arange(X.shape[0]) if order is None else order
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta

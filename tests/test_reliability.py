@@ -10,6 +10,7 @@ import sys
 import time
 import tracemalloc
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -291,6 +292,12 @@ def test_failed_partial_fit_keeps_weights_state_step_count_and_curves():
 # --- long streams ------------------------------------------------------------------------
 
 
+@pytest.mark.xfail(
+    tuple(int(p) for p in numba.__version__.split(".")[:2]) < (0, 61),
+    reason="numba 0.60 keeps about 200 bytes per call of the compiled loop's tuple "
+    "arguments (measured on 0.60.0; 0.68.1 stays flat)",
+    strict=False,
+)
 def test_long_stream_memory_and_time_stay_flat():
     """20 000 partial_fit calls: the time per call does not grow, and memory
     grows only by the documented curves (two floats a call)."""
