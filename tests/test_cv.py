@@ -14,6 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gd import DivergenceError, GDClassifier, GDClassifierCV, GDRegressor, GDRegressorCV
+from sklearn_gd._kernel import CompileError
+from sklearn_gd.optimizers import SGD, Optimizer
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +152,55 @@ def test_compiled_search_equals_numpy_search(search, data, config, cancer, diabe
             np.testing.assert_allclose(numba.loss_curve_grid_[k][g], numpy.loss_curve_grid_[k][g],
                                        rtol=1e-9)  # fmt: skip
     np.testing.assert_allclose(numba.scores_, numpy.scores_, rtol=1e-9)
+
+
+def _damped(grad, velocity, mu):
+    return mu * velocity + grad
+
+
+def damped_rule(theta, grad, slots, lr, t, hyper):
+    velocity = _damped(grad, slots[0], hyper[0])
+    return theta - lr * velocity, (velocity,)
+
+
+class Damped(Optimizer):
+    """A user's rule with a helper of its own: the compiled search binds both."""
+
+    slots = ("velocity",)
+    hyper_names = ("mu",)
+    rule = staticmethod(damped_rule)
+
+    def __init__(self, mu=0.5):
+        self.mu = mu
+
+
+class LoggedSGD(SGD):
+    """Overrides step(): only the NumPy search can honour it."""
+
+    calls = 0
+
+    def step(self, theta, grad, state, lr, t):
+        LoggedSGD.calls += 1
+        super().step(theta, grad, state, lr, t)
+
+
+def test_user_rules_compile_or_fall_back_to_numpy(cancer):
+    X, y = cancer
+    params = dict(learning_rates=[0.01, 0.1], cv=3, batch_size=16, max_iter=90, tol=None,
+                  random_state=0, refit=False)  # fmt: skip
+    # A rule defined here, with a helper, compiles in the search (bound by module).
+    numpy = GDClassifierCV(optimizer=Damped(), engine="numpy", **params).fit(X, y)
+    numba = GDClassifierCV(optimizer=Damped(), engine="numba", **params).fit(X, y)
+    np.testing.assert_allclose(numba.coef_grid_, numpy.coef_grid_, rtol=1e-9, atol=1e-11)
+    # An overridden step() cannot compile: 'auto' (past the compile threshold) warns
+    # and searches in NumPy, running it; 'numba' raises before anything trains.
+    with pytest.warns(UserWarning, match="searches in NumPy.*overrides step"):
+        auto = GDClassifierCV(optimizer=LoggedSGD(), **params).fit(X, y)
+    assert LoggedSGD.calls > 0
+    reference = GDClassifierCV(optimizer=LoggedSGD(), engine="numpy", **params).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_grid_, reference.coef_grid_)
+    with pytest.raises(CompileError, match="engine='numba' cannot run this search"):
+        GDClassifierCV(optimizer=LoggedSGD(), engine="numba", **params).fit(X, y)
 
 
 @pytest.mark.parametrize(
