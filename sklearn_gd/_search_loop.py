@@ -194,19 +194,25 @@ def coordinate(theta, g, slots, m, f, lr, t, hyper, decay, l1):
 # The step of model ``a`` (rows ``a*K .. a*K+K-1``) with step size ``lr``, in the order
 # of ``_cv._step``: the clamped shrink of a linear rule past ``lr * l2 = 1``, else the
 # L2 gradient; the clip of the model's whole gradient; the rule with the decay and the
-# prox (or the cumulative L1 of one-row steps); the average.
-@njit(cache=True)
+# prox (or the cumulative L1 of one-row steps); the average. Returns ``alpha * R`` at
+# the weights the step starts from (the loss curve's penalty), summed in the same pass.
+@njit(cache=True, inline="always")
 def model_step(theta, grad, slots, u, q, avg, a, K, d, lr, t, c, l2, l1, start, n_avg):
     hyper, clip_norm, decay, linear, cumulative = c[1], c[4], c[5], c[7], c[8]
     lo, hi = a * K, a * K + K
-    if linear and lr * l2 > 1.0:
+    s2 = 0.0
+    s1 = 0.0
+    if l2 != 0.0 or l1 != 0.0:
+        clamp = linear and lr * l2 > 1.0
         for m in range(lo, hi):
             for f in range(d):
-                theta[m, f] = 0.0
-    elif l2 != 0.0:
-        for m in range(lo, hi):
-            for f in range(d):
-                grad[m, f] += l2 * theta[m, f]
+                w = theta[m, f]
+                s2 += w * w
+                s1 += abs(w)
+                if clamp:
+                    theta[m, f] = 0.0
+                else:
+                    grad[m, f] += l2 * w
     if clip_norm > 0.0:
         norm = 0.0
         for m in range(lo, hi):
@@ -220,8 +226,13 @@ def model_step(theta, grad, slots, u, q, avg, a, K, d, lr, t, c, l2, l1, start, 
                     grad[m, f] *= factor
     prox = 0.0 if cumulative else l1
     for m in range(lo, hi):
-        for f in range(d):
-            theta[m, f] = coordinate(theta, grad[m, f], slots, m, f, lr, t, hyper, decay, prox)
+        if decay == 0.0 and prox == 0.0:  # the common case, with both branches dropped
+            for f in range(d):
+                theta[m, f] = coordinate(theta, grad[m, f], slots, m, f, lr, t, hyper, 0.0, 0.0)
+        else:
+            for f in range(d):
+                theta[m, f] = coordinate(theta, grad[m, f], slots, m, f, lr, t, hyper, decay,
+                                         prox)  # fmt: skip
         theta[m, d] = coordinate(theta, grad[m, d], slots, m, d, lr, t, hyper, 0.0, 0.0)
     if cumulative and l1 != 0.0:
         for m in range(lo, hi):
@@ -234,17 +245,6 @@ def model_step(theta, grad, slots, u, q, avg, a, K, d, lr, t, c, l2, l1, start, 
         for m in range(lo, hi):
             for f in range(d + 1):
                 avg[m, f] += (theta[m, f] - avg[m, f]) * share
-
-
-# ``alpha * R`` of model ``a``'s coefficients, for the loss curve.
-@njit(cache=True)
-def penalty_at(theta, a, K, d, l2, l1):
-    s2 = 0.0
-    s1 = 0.0
-    for m in range(a * K, a * K + K):
-        for f in range(d):
-            s2 += theta[m, f] * theta[m, f]
-            s1 += abs(theta[m, f])
     return 0.5 * l2 * s2 + l1 * s1
 
 
@@ -288,9 +288,6 @@ def search_epoch(data, c, state):
                 if safe:
                     curvature[f] += W[f, i] * sq[i]
             total[f] = count * mean_weight[f] if count > 0 else 1.0
-        for a in range(A):  # the curve's penalty, at the weights the batch steps from
-            if weight[fold[a]] > 0.0 and (l2[a] != 0.0 or l1[a] != 0.0):
-                penalty_sum[a] += weight[fold[a]] * penalty_at(theta, a, K, d, l2[a], l1[a])
         dmat = np.empty((batch.shape[0], theta.shape[0]), dtype=theta.dtype)
         if CSR:
             raw = csr_raw(X, d, batch, fit_intercept, theta)
@@ -309,5 +306,6 @@ def search_epoch(data, c, state):
             if safe:  # the step within 1 / L of the model's rows (bound_factor)
                 lr *= bound_factor_fn(lr, curvature[f], total[f])
             t[a] += 1
-            model_step(theta, grad, slots, u, q, avg, a, K, d, lr, float(t[a]), c, l2[a],
-                       l1[a], average_start[a], n_avg)  # fmt: skip
+            penalty = model_step(theta, grad, slots, u, q, avg, a, K, d, lr, float(t[a]), c,
+                                 l2[a], l1[a], average_start[a], n_avg)  # fmt: skip
+            penalty_sum[a] += weight[f] * penalty
