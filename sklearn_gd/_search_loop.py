@@ -133,20 +133,18 @@ def csr_gradient(X, d, rows, fit_intercept, dmat, grad):
 # ``run_epoch`` does: a ``log1p`` per row and model here cost 4x the gradient).
 @njit(cache=True)
 def elementwise_loss(Y, rows, raw, W, fold, K, total, param, dmat, raws):
+    share = np.empty(W.shape[0])
     for j in range(rows.shape[0]):
         i = rows[j]
         for m in range(raw.shape[1]):
             raws[i, m] = raw[j, m]
+        for f in range(W.shape[0]):  # one division per fold, not per model
+            share[f] = W[f, i] / total[f]
         for a in range(fold.shape[0]):
-            f = fold[a]
-            w = W[f, i]
-            if w == 0.0:
-                for k in range(K):
-                    dmat[j, a * K + k] = 0.0
-                continue
-            share = w / total[f]
+            w = share[fold[a]]
             for k in range(K):
-                dmat[j, a * K + k] = gradient_fn(Y[i, k], raw[j, a * K + k], param) * share
+                m = a * K + k
+                dmat[j, m] = gradient_fn(Y[i, k], raw[j, m], param) * w if w != 0.0 else 0.0
 
 
 @njit(cache=True)
