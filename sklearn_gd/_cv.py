@@ -15,6 +15,15 @@ With full batches each model takes exactly the steps of the base estimator's
 mini-batches the data's batch holds ``batch_size * n / n_train`` rows, so that
 each model sees about ``batch_size`` of its training rows per step and takes as
 many steps per epoch as that ``fit`` would.
+
+Where the mini-batch epochs run: ``_step`` in NumPy (the reference, and the
+fallback for rules numba cannot compile), or ``_search_loop.search_epoch``
+compiled, which ``_kernel`` binds to the same loss, rule and penalty functions
+as the single fit's loop (one file filled the same way, ``search=True``). The
+choice follows the base estimator's ``engine`` (``_compiled``). Either way the
+epoch's objective is evaluated afterwards from each row's raw predictions, and
+the monitors, the step-size schedules and the divergence check
+(``_diverged``) run in Python once an epoch.
 """
 
 import inspect
@@ -516,6 +525,7 @@ class _BaseGDCV(BaseEstimator):
         X_steps = X
         if compiled:  # the compiled epoch reads X's rows in place, C order or CSR
             X_steps = X.tocsr() if sparse.issparse(X) else np.ascontiguousarray(X)
+            W_rows, member_rows = np.ascontiguousarray(W.T), np.ascontiguousarray(member.T)
         elif not full:  # mini-batches: X with the intercept's column (see _step)
             ones = np.full((n, 1), float(self.fit_intercept), dtype=X.dtype)
             X_steps = (
@@ -539,8 +549,8 @@ class _BaseGDCV(BaseEstimator):
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 if compiled:
                     objective, kernel = self._compiled_epoch(
-                        state, trainer, X_steps, Y, W, member, mean_weight, sq, order, starts,
-                        rows_per_batch, lrs, kernel,
+                        state, trainer, X_steps, Y, W, W_rows, member_rows, mean_weight, sq,
+                        order, starts, rows_per_batch, lrs, kernel,
                     )  # fmt: skip
                     compiled = objective is not None
                 if objective is None:
@@ -630,9 +640,10 @@ class _BaseGDCV(BaseEstimator):
         lrs = np.array(rates) * state.lr_scale[:, None]
         return lrs.T.copy()  # (batches, models): each batch's a contiguous row
 
-    def _compiled_epoch(self, state, trainer, X, Y, W, member, mean_weight, sq, order,
-                        starts, rows, lrs, kernel):  # fmt: skip
-        """One epoch of every active model in ``_search_loop.search_epoch``.
+    def _compiled_epoch(self, state, trainer, X, Y, W, W_rows, member_rows, mean_weight, sq,
+                        order, starts, rows, lrs, kernel):  # fmt: skip
+        """One epoch of every active model in ``_search_loop.search_epoch`` (``W_rows``
+        and ``member_rows``: ``W`` and the folds' training rows, rows first).
 
         Returns each model's objective and the kernel that ran (to try first next
         epoch), or ``(None, None)`` where the kernel cannot compile (then nothing has
@@ -647,8 +658,8 @@ class _BaseGDCV(BaseEstimator):
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         raws, state.penalty_sum[:] = np.zeros((len(order), A * K), dtype=Y.dtype), 0.0
         args = (
-            (data, D - 1, Y, W, member, mean_weight, state.fold, W[0] if sq is None else sq,
-             order, starts, rows, lrs),
+            (data, D - 1, Y, W_rows, member_rows, mean_weight, state.fold,
+             W_rows[:, 0] if sq is None else sq, order, starts, rows, lrs),
             (K, opt.hyper, float(trainer.loss.param), self.fit_intercept,
              float(trainer.clip_norm or 0.0), float(opt.decoupled_decay), sq is not None,
              bool(opt.linear), state.l1_state is not None, state.l2, state.l1,
