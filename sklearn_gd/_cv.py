@@ -526,6 +526,7 @@ class _BaseGDCV(BaseEstimator):
         if compiled:  # the compiled epoch reads X's rows in place, C order or CSR
             X_steps = X.tocsr() if sparse.issparse(X) else np.ascontiguousarray(X)
             W_rows, member_rows = np.ascontiguousarray(W.T), np.ascontiguousarray(member.T)
+            buffer = np.empty(n * M * K, dtype=Y.dtype)  # the raw predictions of an epoch
         elif not full:  # mini-batches: X with the intercept's column (see _step)
             ones = np.full((n, 1), float(self.fit_intercept), dtype=X.dtype)
             X_steps = (
@@ -550,7 +551,7 @@ class _BaseGDCV(BaseEstimator):
                 if compiled:
                     objective, kernel = self._compiled_epoch(
                         state, trainer, X_steps, Y, W, W_rows, member_rows, mean_weight, sq,
-                        order, starts, rows_per_batch, lrs, kernel,
+                        order, starts, rows_per_batch, lrs, kernel, buffer,
                     )  # fmt: skip
                     compiled = objective is not None
                 if objective is None:
@@ -641,9 +642,10 @@ class _BaseGDCV(BaseEstimator):
         return lrs.T.copy()  # (batches, models): each batch's a contiguous row
 
     def _compiled_epoch(self, state, trainer, X, Y, W, W_rows, member_rows, mean_weight, sq,
-                        order, starts, rows, lrs, kernel):  # fmt: skip
+                        order, starts, rows, lrs, kernel, buffer):  # fmt: skip
         """One epoch of every active model in ``_search_loop.search_epoch`` (``W_rows``
-        and ``member_rows``: ``W`` and the folds' training rows, rows first).
+        and ``member_rows``: ``W`` and the folds' training rows, rows first; ``buffer``
+        holds the raw predictions).
 
         Returns each model's objective and the kernel that ran (to try first next
         epoch), or ``(None, None)`` where the kernel cannot compile (then nothing has
@@ -656,7 +658,10 @@ class _BaseGDCV(BaseEstimator):
         avg = theta if state.avg is None else state.avg.reshape(A * K, D)
         opt, is_sparse = trainer.optimizer, sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
-        raws, state.penalty_sum[:] = np.zeros((len(order), A * K), dtype=Y.dtype), 0.0
+        # Each row's raw predictions at its step: every row is written (a model's held-out
+        # rows too), so one buffer serves every epoch (a fresh one costs page faults).
+        raws = buffer[: len(order) * A * K].reshape(len(order), A * K)
+        state.penalty_sum[:] = 0.0
         args = (
             (data, D - 1, Y, W_rows, member_rows, mean_weight, state.fold,
              W_rows[:, 0] if sq is None else sq, order, starts, rows, lrs),
