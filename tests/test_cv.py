@@ -127,7 +127,7 @@ COMPILED_CONFIGS = [
     (GDRegressorCV, "diabetes", dict(penalty="elasticnet", optimizer="rmsprop")),
     (GDRegressorCV, "diabetes", dict(loss="huber", optimizer="sgd", batch_size=1, alpha=1e-2,
                                      penalty="l1", learning_rates=[1e-3, 1e-2, 0.1])),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("search, data, config", COMPILED_CONFIGS, ids=str)
