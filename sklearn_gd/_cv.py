@@ -519,8 +519,7 @@ class _BaseGDCV(BaseEstimator):
         short = n - rows_per_batch * (n_batches - 1)
         positive = bool(np.all(W[member.astype(bool)] > 0))
         every_live = full or (positive and min(rows_per_batch, short) > n - int(n_train.min()))
-        steps_per_epoch = n_batches * self.max_iter
-        compiled = self._compiled(trainer, loss, full, state, steps_per_epoch)
+        compiled = self._compiled(trainer, loss, full, state, n_batches * self.max_iter)
         kernel = None
         X_steps = X
         if compiled:  # the compiled epoch reads X's rows in place, C order or CSR
@@ -605,8 +604,7 @@ class _BaseGDCV(BaseEstimator):
         """
         if self.engine == "numpy" or full:
             return False
-        reason = compilable(type(loss), type(trainer.optimizer), l1=bool(state.any_l1),
-                            search=True)  # fmt: skip
+        reason = compilable(type(loss), type(trainer.optimizer), l1=bool(state.any_l1))
         if self.engine == "numba":
             if reason is not None:
                 raise CompileError(f"engine='numba' cannot run this search: {reason}. "

@@ -151,10 +151,9 @@ _HAND_OVERLOADED = {losses.row_max, losses.where}
 
 
 @cache
-def compilable(loss, optimizer, l1=False, search=False):
+def compilable(loss, optimizer, l1=False):
     """None when the compiled loop runs this ``Loss`` and ``Optimizer`` class exactly
-    as the NumPy loop would (``l1``: with an L1 prox; ``search``: the search's epoch,
-    which also evaluates the loss), else the reason why not."""
+    as the NumPy loop would (``l1``: with an L1 prox), else the reason why not."""
     name = f"optimizer {optimizer.__module__}.{optimizer.__qualname__}"
     if optimizer.rule is None:
         return f"{name} has no rule function (only the NumPy loop runs its step())"
@@ -168,10 +167,6 @@ def compilable(loss, optimizer, l1=False, search=False):
         return f"{name} has no gradient_function"
     if loss.gradient is not losses.Loss.gradient:
         return f"{name} overrides gradient(), which the compiled loop cannot run"
-    if search and loss.value_function is None:
-        return f"{name} has no value_function"
-    if search and loss.value is not losses.Loss.value:
-        return f"{name} overrides value(), which the compiled search cannot run"
     return None
 
 
@@ -235,16 +230,13 @@ def _digest(functions):
     return h.hexdigest()
 
 
-def _bound_functions(loss, optimizer, search=False):
-    """The functions the loop compiles, by the name the generated module gives them
-    (``search``: the search's epoch, which also takes the loss values)."""
+def _bound_functions(loss, optimizer):
+    """The functions the loop compiles, by the name the generated module gives them."""
     from ._engine import bound_factor  # _engine imports this module
     from .penalties import cumulative_l1, soft_threshold
 
-    value = {"_value": loss.value_function} if search else {}
     return {
         "_gradient": loss.gradient_function,
-        **value,
         "_rule": optimizer.rule,
         "_effective": optimizer.effective or optimizers.sgd_effective,  # unused without L1
         "_prox": soft_threshold,
@@ -307,7 +299,7 @@ def kernel_source(loss, optimizer, sparse, cache=True, search=False):
     numba)."""
     from . import __version__
 
-    bound = _bound_functions(loss, optimizer, search)
+    bound = _bound_functions(loss, optimizer)
     lazy = not loss.rowwise and bool(optimizer.linear) and sparse
     block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache)
     head, tail = _loop_source(_SEARCH_FILE if search else _LOOP_FILE)
@@ -429,7 +421,7 @@ _failures = {}  # (loss, optimizer, sparse) -> why it cannot compile
 def _load(loss, optimizer, sparse, folder, search=False):
     """Write (if needed) and import the generated module; return its ``loop`` (its
     ``search_epoch`` when ``search``)."""
-    bound = _bound_functions(loss, optimizer, search)
+    bound = _bound_functions(loss, optimizer)
     for helper in _helpers(list(bound.values())):
         _register(helper)
     source, stem = kernel_source(loss, optimizer, sparse, cache=folder is not None,
@@ -526,7 +518,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
     key = (loss, optimizer, sparse, search)
     if key in _failures:
         raise CompileError(_failures[key])
-    reason = compilable(loss, optimizer, search=search)
+    reason = compilable(loss, optimizer)
     if reason is not None:
         raise CompileError(reason)
     try:
@@ -564,7 +556,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
                 continue
             names = ", ".join(
                 f"{fn.__module__}.{fn.__qualname__}"
-                for fn in _bound_functions(loss, optimizer, search).values()
+                for fn in _bound_functions(loss, optimizer).values()
                 if fn.__module__ not in ("sklearn_gd._engine", "sklearn_gd.penalties")
             )
             _failures[key] = (

@@ -4,16 +4,18 @@ search steps on each batch, the batch's rows read once for all of them.
 Like ``_loop.py``, an ordinary module that the package does not import:
 ``_kernel.py`` copies it per combination of loss, optimizer and input format into
 the kernel cache folder with the marked bindings block filled (``kernel_source(...,
-search=True)``), and numba caches the copy on disk. The loss gradient and value,
+search=True)``), and numba caches the copy on disk. The loss gradient,
 the rule, its effective step and the proximal steps are the jitted versions of the
 functions in ``losses.py``, ``optimizers.py`` and ``penalties.py`` that the NumPy
 search (``_cv._step``) and the single fit call: one implementation of the math.
+The loss values are not taken here: each row's raw predictions go to ``raws`` and
+the caller evaluates the epoch's objective from them, vectorised.
 
 The models are the row blocks of ``theta`` (``A * K`` rows, ``K`` per model, the
 last column the intercept); model ``a`` trains on fold ``fold[a]``, whose row
 weights are ``W[:, fold[a]]`` (0 off its training part). Per batch: one product gives
 the raw predictions of every model (``X_B Theta^T``, BLAS on dense rows), the loss
-gradients and values are taken on each model's training rows only, one product
+gradients are taken on each model's training rows only, one product
 gives every model's gradient, and each model that has weight in the batch takes
 its own step (its own step size, penalty, step count and average), in the order
 of ``_cv._step`` and ``Trainer._numpy_loop``. Models that stopped are not here:
@@ -36,7 +38,6 @@ def njit(**options):
 # --- bindings: filled per combination by sklearn_gd._kernel ---
 from sklearn_gd._engine import bound_factor as _bound_factor  # noqa: E402
 from sklearn_gd.losses import squared_error_gradient as _gradient  # noqa: E402
-from sklearn_gd.losses import squared_error_value as _value  # noqa: E402
 from sklearn_gd.optimizers import sgd_effective as _effective  # noqa: E402
 from sklearn_gd.optimizers import sgd_rule as _rule  # noqa: E402
 from sklearn_gd.penalties import cumulative_l1 as _cumulative  # noqa: E402
@@ -64,7 +65,6 @@ def write_slots(slots, k, f, new):
 
 prepare_numba()  # numba's versions of the NumPy idioms the loss functions use
 gradient_fn = _njit(inline="always", error_model="numpy")(_gradient)
-value_fn = _njit(inline="always", error_model="numpy")(_value)
 rule_fn = _njit(inline="always", error_model="numpy")(_rule)
 effective_fn = _njit(inline="always", error_model="numpy")(_effective)
 prox_fn = _njit(inline="always", error_model="numpy")(_prox)

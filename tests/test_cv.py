@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -123,6 +124,7 @@ COMPILED_CONFIGS = [
     (GDClassifierCV, "cancer", dict()),  # adam, adaptive: models stop at different epochs
     (GDClassifierCV, "cancer", dict(optimizer="momentum", schedule="invscaling", clip_norm=1.0)),
     (GDClassifierCV, "iris", dict(optimizer="nadam", class_weight="balanced")),  # multinomial
+    (GDClassifierCV, "cancer_csr", dict(loss="modified_huber", optimizer="adagrad")),
     (GDClassifierCV, "cancer", dict(loss="hinge", penalty="l1", optimizer="adamw", average=True)),
     (GDRegressorCV, "diabetes", dict(penalty="elasticnet", optimizer="rmsprop")),
     (GDRegressorCV, "diabetes", dict(loss="huber", optimizer="sgd", batch_size=1, alpha=1e-2,
@@ -135,7 +137,8 @@ def test_compiled_search_equals_numpy_search(search, data, config, cancer, diabe
     # The compiled epoch (_search_loop.py) takes the NumPy search's steps: the same
     # batches, rates, rules and stopping epochs, to rounding (the products' sums
     # are BLAS's in both, in other orders; 1e-9 over ten shuffled epochs).
-    X, y = {"cancer": cancer, "diabetes": diabetes, "iris": load_iris(return_X_y=True)}[data]
+    X, y = {"cancer": cancer, "diabetes": diabetes, "iris": load_iris(return_X_y=True),
+            "cancer_csr": (sparse.csr_matrix(cancer[0]), cancer[1])}[data]  # fmt: skip
     params = dict(learning_rates=[0.003, 0.03, 0.3], cv=3, batch_size=16, max_iter=10,
                   random_state=0, refit=False)  # fmt: skip
     params.update(config)
