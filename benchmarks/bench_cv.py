@@ -19,17 +19,21 @@ compiled epochs with its NumPy ones (``engine='numpy'``) in the same rounds.
 Targets (issue 18): search / one fit <= 4, search / GridSearchCV(GDClassifier)
 <= 1/8, search / GridSearchCV(SGDClassifier) <= 1.
 
-Measured (2-core machine shared with 4-5 other jobs, load ~6: ratios noisy,
-absolute times meaningless), medians of 3 rounds:
+Measured back to back on a 2-core machine shared with 4-5 other jobs (load ~7:
+ratios noisy, absolute times meaningless), medians of 5 rounds each, the code
+before this change (its NumPy search) and after it (compiled):
 
-========================  =========================  ===========================
-ratio                     NumPy search (before)      compiled search (after)
-========================  =========================  ===========================
-vs one fit                36.6                       %(one)s
-vs GridSearchCV(GD)       0.93                       %(gd)s
-vs GridSearchCV(SGD)      0.41                       %(sgd)s
-compiled / NumPy search   —                          %(own)s
-========================  =========================  ===========================
+========================  =============  ============  ======
+ratio                     before         after         target
+========================  =============  ============  ======
+vs one fit                44.6           26.2          <= 4
+vs GridSearchCV(GD)       1.07           0.62          <= 1/8
+vs GridSearchCV(SGD)      0.58           0.32          <= 1
+compiled / NumPy search   —              0.64          —
+========================  =============  ============  ======
+
+(The last row: both searches of this version, without the refit; the NumPy one
+already evaluates its objective in cache-sized chunks, which this change added.)
 
 The targets against one fit and GridSearchCV(GDClassifier) are out of reach of
 a search that shares only the reading of the rows: each of its 40 models still

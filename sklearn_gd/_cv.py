@@ -950,9 +950,9 @@ _NOTES = """
     it beats ``GridSearchCV`` over compiled fits by the part of a fit's time
     that is spent reading rows, not by the number of models. On 20,000 x 50
     rows, ``batch_size=64``, 8 learning rates x 5 folds with the refit
-    (``benchmarks/bench_cv.py``, a busy 2-core machine) it took about 27
-    times one fit, 0.68 of the time of ``GridSearchCV`` over the same grid, and
-    0.34 of ``GridSearchCV(SGDClassifier())`` over the same ``eta0``.
+    (``benchmarks/bench_cv.py``, a busy 2-core machine) it took about 26
+    times one fit, 0.62 of the time of ``GridSearchCV`` over the same grid, and
+    0.32 of ``GridSearchCV(SGDClassifier())`` over the same ``eta0``.
 """
 
 
