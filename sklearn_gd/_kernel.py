@@ -65,14 +65,16 @@ cumulative L1 ``(u, q)`` and the average ``avg`` (``theta`` where unused: never 
 the step count ``t`` and the number of averaged iterates ``n_avg``."""
 
 _LOOP_FILE = Path(__file__).with_name("_loop.py")
+# The learning-rate search's epoch (GD*CV), bound to the math by the same block.
+_SEARCH_FILE = Path(__file__).with_name("_search_loop.py")
 _BEGIN = "# --- bindings: filled per combination by sklearn_gd._kernel ---\n"
 _END = "# --- end of bindings ---\n"
 
 
 @cache
-def _loop_source():
-    """The source of ``_loop.py``, split around its bindings block."""
-    source = _LOOP_FILE.read_text()
+def _loop_source(path=_LOOP_FILE):
+    """The source of ``_loop.py`` (or ``path``), split around its bindings block."""
+    source = path.read_text()
     head, rest = source.split(_BEGIN)
     _, tail = rest.split(_END)
     return head, tail
@@ -290,16 +292,17 @@ def _bindings(bound, n_slots, sparse, rowwise, lazy, cache):
     return "\n".join(lines)
 
 
-def kernel_source(loss, optimizer, sparse, cache=True):
-    """The module ``_loop.py`` with its bindings block filled for one combination, and
-    its stem (a name that hashes what it compiles: the source of ``_loop.py``, of every
-    bound function and helper, and the versions of sklearn-gd and numba)."""
+def kernel_source(loss, optimizer, sparse, cache=True, search=False):
+    """The module ``_loop.py`` (``search``: ``_search_loop.py``) with its bindings block
+    filled for one combination, and its stem (a name that hashes what it compiles: the
+    module's source, every bound function and helper, the versions of sklearn-gd and
+    numba)."""
     from . import __version__
 
     bound = _bound_functions(loss, optimizer)
     lazy = not loss.rowwise and bool(optimizer.linear) and sparse
     block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache)
-    head, tail = _loop_source()
+    head, tail = _loop_source(_SEARCH_FILE if search else _LOOP_FILE)
     source = f"{head}{_BEGIN}{block}{_END}{tail}"
     functions = [*bound.values()]
     functions += _helpers(functions)
@@ -308,12 +311,12 @@ def kernel_source(loss, optimizer, sparse, cache=True):
     h.update(f"{__version__} {importlib.metadata.version('numba')}".encode())
     names = "_".join(re.sub(r"\W", "_", fn.__name__) for fn in (bound["_rule"], bound["_gradient"]))
     fmt = "csr" if sparse else "dense"
-    return source, f"loop_{names}_{fmt}_{h.hexdigest()[:20]}"
+    return source, f"{'search' if search else 'loop'}_{names}_{fmt}_{h.hexdigest()[:20]}"
 
 
-def kernel_key(loss, optimizer, sparse):
+def kernel_key(loss, optimizer, sparse, search=False):
     """The name the compiled loop is cached under (changes with any source it compiles)."""
-    return kernel_source(loss, optimizer, sparse)[1]
+    return kernel_source(loss, optimizer, sparse, search=search)[1]
 
 
 # --- the cache folder ------------------------------------------------------------------
@@ -415,12 +418,14 @@ _ready = {}  # (loss, optimizer, sparse, *the cache variables) -> the loop that 
 _failures = {}  # (loss, optimizer, sparse) -> why it cannot compile
 
 
-def _load(loss, optimizer, sparse, folder):
-    """Write (if needed) and import the generated module; return its ``loop``."""
+def _load(loss, optimizer, sparse, folder, search=False):
+    """Write (if needed) and import the generated module; return its ``loop`` (its
+    ``search_epoch`` when ``search``)."""
     bound = _bound_functions(loss, optimizer)
     for helper in _helpers(list(bound.values())):
         _register(helper)
-    source, stem = kernel_source(loss, optimizer, sparse, cache=folder is not None)
+    source, stem = kernel_source(loss, optimizer, sparse, cache=folder is not None,
+                                 search=search)  # fmt: skip
     name = f"sklearn_gd_kernel_{stem}" + ("" if folder is not None else "_memory")
     module = types.ModuleType(name)
     module.BINDINGS = bound
@@ -445,7 +450,7 @@ def _load(loss, optimizer, sparse, folder):
     # numba's disk cache finds the functions' module again by name.
     sys.modules[name] = module
     exec(code, module.__dict__)
-    return module.loop
+    return module.search_epoch if search else module.loop
 
 
 @cache
@@ -481,9 +486,10 @@ def _forget(folder, stem):
             pass
 
 
-def run_compiled(loss, optimizer, sparse, args, loop=None):
+def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
     """Run the compiled loop of one ``Loss`` and ``Optimizer`` class and one input format
     (CSR when ``sparse``) on ``args``; return what it returns and the loop that ran.
+    ``search``: the search's epoch (``_search_loop.search_epoch``) instead.
 
     The loop is compiled on first use, or loaded from the cache folder. A cache that
     cannot be used (unwritable, damaged) costs a warning naming the folder and a
@@ -497,7 +503,8 @@ def run_compiled(loss, optimizer, sparse, args, loop=None):
         # The loop last used for these classes and this environment: one lookup per
         # call, which matters to a stream of one-row partial_fit calls.
         env = os.environ
-        ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
+        ready = (loss, optimizer, sparse, search,
+                 *(env.get(name) for name in _CACHE_VARIABLES))  # fmt: skip
         loop = _ready.get(ready)
     if loop is not None:
         try:
@@ -507,8 +514,8 @@ def run_compiled(loss, optimizer, sparse, args, loop=None):
                 raise
             _ready.pop(ready, None)  # a new argument type failed to compile or load
     env = os.environ
-    ready = (loss, optimizer, sparse, *(env.get(name) for name in _CACHE_VARIABLES))
-    key = (loss, optimizer, sparse)
+    ready = (loss, optimizer, sparse, search, *(env.get(name) for name in _CACHE_VARIABLES))
+    key = (loss, optimizer, sparse, search)
     if key in _failures:
         raise CompileError(_failures[key])
     reason = compilable(loss, optimizer)
@@ -526,7 +533,8 @@ def run_compiled(loss, optimizer, sparse, args, loop=None):
         try:
             if loop is None:
                 try:
-                    loop = _loops[(*key, attempt)] = _load(loss, optimizer, sparse, attempt)
+                    loop = _loops[(*key, attempt)] = _load(loss, optimizer, sparse, attempt,
+                                                           search)  # fmt: skip
                 except OSError as exc:  # the folder stopped being writable
                     raise _CacheError(str(exc)) from exc
             result = loop(*args)
@@ -537,7 +545,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None):
             if origin == "run":
                 raise
             if origin == "cache" and attempt is not None:
-                stem = kernel_key(loss, optimizer, sparse)
+                stem = kernel_key(loss, optimizer, sparse, search)
                 _warn(
                     f"sklearn-gd: the kernel cache in {attempt} could not be used "
                     f"({type(exc).__name__}: {exc}); compiling in memory instead, and "

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -14,6 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_gd import DivergenceError, GDClassifier, GDClassifierCV, GDRegressor, GDRegressorCV
+from sklearn_gd._kernel import CompileError
+from sklearn_gd.optimizers import SGD, Optimizer
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +103,107 @@ ONE_ROW_CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
 @pytest.mark.parametrize("config", ONE_ROW_CONFIGS, ids=str)
-def test_one_row_batches_equal_separate_fits(cancer, config):
+def test_one_row_batches_equal_separate_fits(cancer, config, engine):
     # Five unshuffled folds make the search's batches one row long (n / n_train = 1.25),
     # and shuffle=False has each model step on its training rows in the data's order:
     # then each model takes exactly the steps of its own fit, bound, clamp and all.
     X, y = cancer[0][::2], cancer[1][::2]
     config = {"learning_rates": [0.01, 1.0, 100.0], **config}
     learning_rates = config.pop("learning_rates")
+    # engine='numba': the search's compiled epoch (the base fits compile too).
     base = GDClassifier(optimizer="sgd", schedule="constant", batch_size=1, shuffle=False,
-                        max_iter=4, random_state=0, **config)  # fmt: skip
+                        max_iter=4, random_state=0, engine=engine, **config)  # fmt: skip
     search = GDClassifierCV(learning_rates=learning_rates, cv=KFold(5), refit=False,
                             **base.get_params()).fit(X, y)  # fmt: skip
     _assert_grid_equals_fits(search, base, X, y, list(KFold(5).split(X, y)))
+
+
+COMPILED_CONFIGS = [
+    (GDClassifierCV, "cancer", dict()),  # adam, adaptive: models stop at different epochs
+    (GDClassifierCV, "cancer", dict(optimizer="momentum", schedule="invscaling", clip_norm=1.0)),
+    (GDClassifierCV, "iris", dict(optimizer="nadam", class_weight="balanced")),  # multinomial
+    (GDClassifierCV, "cancer_csr", dict(loss="modified_huber", optimizer="adagrad")),
+    (GDClassifierCV, "cancer", dict(loss="hinge", penalty="l1", optimizer="adamw", average=True)),
+    (GDRegressorCV, "diabetes", dict(penalty="elasticnet", optimizer="rmsprop")),
+    (GDRegressorCV, "diabetes", dict(loss="huber", optimizer="sgd", batch_size=1, alpha=1e-2,
+                                     penalty="l1", learning_rates=[1e-3, 1e-2, 0.1])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("search, data, config", COMPILED_CONFIGS, ids=str)
+def test_compiled_search_equals_numpy_search(search, data, config, cancer, diabetes):
+    # The compiled epoch (_search_loop.py) takes the NumPy search's steps: the same
+    # batches, rates, rules and stopping epochs, to rounding (the products' sums
+    # are BLAS's in both, in other orders; 1e-9 over ten shuffled epochs).
+    X, y = {"cancer": cancer, "diabetes": diabetes, "iris": load_iris(return_X_y=True),
+            "cancer_csr": (sparse.csr_matrix(cancer[0]), cancer[1])}[data]  # fmt: skip
+    params = dict(learning_rates=[0.003, 0.03, 0.3], cv=3, batch_size=16, max_iter=10,
+                  random_state=0, refit=False)  # fmt: skip
+    params.update(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # safe_steps bounds, kept as fitted
+        numpy = search(engine="numpy", **params).fit(X, y)
+        numba = search(engine="numba", **params).fit(X, y)
+    np.testing.assert_array_equal(numba.n_iter_grid_, numpy.n_iter_grid_)
+    for name in ("coef_grid_", "intercept_grid_"):
+        np.testing.assert_allclose(getattr(numba, name), getattr(numpy, name), rtol=1e-9,
+                                   atol=1e-11)  # fmt: skip
+    for k in range(len(numpy.loss_curve_grid_)):
+        for g in range(len(numpy.loss_curve_grid_[k])):
+            np.testing.assert_allclose(numba.loss_curve_grid_[k][g], numpy.loss_curve_grid_[k][g],
+                                       rtol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(numba.scores_, numpy.scores_, rtol=1e-9)
+
+
+def _damped(grad, velocity, mu):
+    return mu * velocity + grad
+
+
+def damped_rule(theta, grad, slots, lr, t, hyper):
+    velocity = _damped(grad, slots[0], hyper[0])
+    return theta - lr * velocity, (velocity,)
+
+
+class Damped(Optimizer):
+    """A user's rule with a helper of its own: the compiled search binds both."""
+
+    slots = ("velocity",)
+    hyper_names = ("mu",)
+    rule = staticmethod(damped_rule)
+
+    def __init__(self, mu=0.5):
+        self.mu = mu
+
+
+class LoggedSGD(SGD):
+    """Overrides step(): only the NumPy search can honour it."""
+
+    calls = 0
+
+    def step(self, theta, grad, state, lr, t):
+        LoggedSGD.calls += 1
+        super().step(theta, grad, state, lr, t)
+
+
+def test_user_rules_compile_or_fall_back_to_numpy(cancer):
+    X, y = cancer
+    params = dict(learning_rates=[0.01, 0.1], cv=3, batch_size=16, max_iter=90, tol=None,
+                  random_state=0, refit=False)  # fmt: skip
+    # A rule defined here, with a helper, compiles in the search (bound by module).
+    numpy = GDClassifierCV(optimizer=Damped(), engine="numpy", **params).fit(X, y)
+    numba = GDClassifierCV(optimizer=Damped(), engine="numba", **params).fit(X, y)
+    np.testing.assert_allclose(numba.coef_grid_, numpy.coef_grid_, rtol=1e-9, atol=1e-11)
+    # An overridden step() cannot compile: 'auto' (past the compile threshold) warns
+    # and searches in NumPy, running it; 'numba' raises before anything trains.
+    with pytest.warns(UserWarning, match="searches in NumPy.*overrides step"):
+        auto = GDClassifierCV(optimizer=LoggedSGD(), **params).fit(X, y)
+    assert LoggedSGD.calls > 0
+    reference = GDClassifierCV(optimizer=LoggedSGD(), engine="numpy", **params).fit(X, y)
+    np.testing.assert_array_equal(auto.coef_grid_, reference.coef_grid_)
+    with pytest.raises(CompileError, match="engine='numba' cannot run this search"):
+        GDClassifierCV(optimizer=LoggedSGD(), engine="numba", **params).fit(X, y)
 
 
 @pytest.mark.parametrize(
