@@ -51,6 +51,13 @@ def auto_batch_size(n_samples):
     return int(np.clip(n_samples // 16, 16, 256))
 
 
+# 'auto' on stochastic batches: the monitor's windows (a rise) and bands (a
+# plateau) hold at least this many optimizer steps, in whole epochs: one epoch
+# of a large dataset, several of a small one, whose few batches are noisy.
+WINDOW_STEPS = 100
+BAND_STEPS = 300
+
+
 # Fitted state that is not a public attribute (those end in "_"): the
 # training state, the stream's shuffling seed and the regressor's output shape.
 _PRIVATE_FITTED = ("_state", "_seed", "_single_output")
@@ -551,6 +558,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             keep_best=self.restore_best_weights,
             objective=not self.early_stopping,
             min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
+            stochastic=steps_per_epoch > 1,
+            window=max(1, min(self.n_iter_no_change, -(-WINDOW_STEPS // steps_per_epoch))),
+            band=max(1, min(3 * self.n_iter_no_change, -(-BAND_STEPS // steps_per_epoch))),
         )
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
@@ -568,6 +578,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             curves["learning_rate_curve_"].append(lr)
             # The monitor reads y / s: the same tol (and epochs) in any units of y.
             monitored = objective
+            if monitor.exact_value:
+                # 'auto' on stochastic batches: the objective at the weights that
+                # predict (the epoch's average), one pass; the epoch's running
+                # objective mixes the batches' noise into every decision.
+                monitored = trainer.objective_at(state.weights, X, Y, sw)
             if self.early_stopping:
                 score = self._validation_score(weights, loss, *validation)
                 curves["validation_score_curve_"].append(score)

@@ -238,7 +238,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         fit_intercept=True,
         optimizer="adam",
         learning_rate=0.1,
-        schedule="adaptive",
+        schedule="auto",
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
