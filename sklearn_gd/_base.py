@@ -604,19 +604,13 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if stopped:
                 break
         if not stopped and self.tol is not None and self.max_iter > 1:
-            warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached before the "
-                "convergence criterion (tol, n_iter_no_change) was met; consider "
-                "increasing max_iter.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+            self._warn_max_iter(monitor)
         if stopped and monitor.stopped_short:
             warnings.warn(
                 f"Training stopped after {state.epoch} epochs on a plateau rule (tol="
                 f"{self.tol}, n_iter_no_change={self.n_iter_no_change}) while the objective "
                 "was still decreasing at every epoch: it may be far from the optimum. "
-                "Use a larger learning_rate, schedule='constant', or a smaller tol.",
+                "Use schedule='auto' (the default), a larger learning_rate, or a smaller tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -627,6 +621,28 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
         return fitted, True, callbacks.finish
+
+    def _warn_max_iter(self, monitor):
+        """Say that ``fit`` ran out of epochs before ``tol`` stopped it, with advice
+        that can help: a schedule whose horizon is ``max_iter`` (``CosineAnnealing()``)
+        was meant to run them all, and only a descent still going is news."""
+        if monitor.min_epochs >= self.max_iter:
+            if monitor.converged_at_end:
+                return
+            advice = (
+                "the schedule anneals over max_iter epochs and the objective still fell "
+                "by more than tol at its end: increase max_iter (the anneal stretches "
+                "with it) or learning_rate"
+            )
+        else:
+            advice = "increase max_iter, or a larger learning_rate may get there sooner"
+        warnings.warn(
+            f"Maximum number of epochs ({self.max_iter}) reached before the convergence "
+            f"criterion (tol={self.tol}, n_iter_no_change={self.n_iter_no_change}) was "
+            f"met, so the weights may be short of the optimum: {advice}.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
 
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):

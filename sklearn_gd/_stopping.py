@@ -156,8 +156,10 @@ class Monitor:
             floor = max(self.plateau.min_learning_rate, ADAPTIVE_FLOOR * self.learning_rate)
             can_cut = self.learning_rate * lr_scale > floor
             if self.plateau_stall >= self.patience:
-                if self.stochastic and self._may_stop and (
-                    self.best_at_cut - self.best <= self.tol * abs(self.best)
+                if (
+                    self.stochastic
+                    and self._may_stop
+                    and (self.best_at_cut - self.best <= self.tol * abs(self.best))
                 ):
                     # The last cut brought less than tol (relative): more cuts, each
                     # smaller in effect, would not bring more; stop.
@@ -165,8 +167,8 @@ class Monitor:
                 self.best_at_cut = self.best
                 if can_cut:
                     lr_scale *= self.plateau.factor
-                    if self.plateau.min_learning_rate > 0:
-                        lr_scale = max(lr_scale, self.plateau.min_learning_rate / self.learning_rate)
+                    low = self.plateau.min_learning_rate / self.learning_rate
+                    lr_scale = max(lr_scale, low)
                     self.plateau_stall = self.stall = 0
                     self.last_cut = len(self.history)
             if can_cut and (self.stochastic or not self.converge_rule):
@@ -229,6 +231,12 @@ class Monitor:
             and len(self.history) >= self.min_epochs
             and self._remaining() <= self.tol * abs(value)
         )
+
+    @property
+    def converged_at_end(self):
+        """Whether the convergence rule holds at the last epoch (a horizon schedule
+        that ran ``max_iter`` epochs may have ended converged)."""
+        return bool(self.history) and self._converged(self.history[-1])
 
     @property
     def stopped_short(self):
