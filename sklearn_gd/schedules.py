@@ -477,7 +477,7 @@ class Auto(ReduceOnPlateau):
 
     See Also
     --------
-    Adaptive : scikit-learn's schedule, with an absolute ``tol``.
+    Adaptive : The scikit-learn schedule, with an absolute ``tol``.
     ReduceOnPlateau : Cuts on a plateau, torch's rule.
 
     Examples

@@ -274,10 +274,11 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     # after the cut (epochs 2-3) lies within tol of it: a smaller step no longer
     # helps, stop at epoch 3 after one cut.
     assert _auto_stops(np.ones(20)) == (3, 1)
-    # A cut that helps: the level after it drops by more than tol, so cut again
-    # (epoch 5), and stop when the next level is within tol (epoch 7).
+    # A cut that helps: after the cut at epoch 3 the level drops by more than tol
+    # (to 0.9), so the flat band of epochs 4-5 cuts again, and the epoch after
+    # that cut (6) stays within tol of it: stop at epoch 6 after two cuts.
     values = [2.0, 1.0, 1.0, 0.9, 0.9, 0.9, 0.9]
-    assert _auto_stops(values) == (7, 2)
+    assert _auto_stops(values) == (6, 2)
     # A steady descent of 1% an epoch is neither flat nor rising: no cut, no stop.
     assert _auto_stops(0.99 ** np.arange(200)) == (None, 0)
     # A rise of more than tol over a window is noise: cut, and keep going.
@@ -290,7 +291,8 @@ def test_deterministic_extrapolation_skips_an_overshoot():
     # The linear descent of test_convergence_rule_stops_when_what_is_left_is_below_tol,
     # with one epoch B raised (Adam's momentum overshooting) a few epochs before
     # the rule would stop: no extrapolation from windows holding a rise, so the
-    # stop waits until the two windows of 5 epochs (11 values) lie after B.
+    # stop waits until the rise into epoch B has left the two windows of 5 epochs
+    # (the 11 values of epochs E - 10 .. E, so E >= B + 10).
     e = np.arange(1, 400)
     f = 1 + 0.5 * 0.9**e
     plain, _ = _first_stop(f, 1e-4)
@@ -298,4 +300,4 @@ def test_deterministic_extrapolation_skips_an_overshoot():
     B = plain - 3
     bumped[B - 1] += 1e-2
     stop, reason = _first_stop(bumped, 1e-4)
-    assert reason == "converged" and stop >= B + 11
+    assert reason == "converged" and stop >= B + 10
