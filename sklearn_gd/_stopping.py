@@ -137,8 +137,10 @@ class Monitor:
 
         if self.exact_value:
             return self._auto_stochastic(value, lr_scale)
-        if self.auto and self.tol is None:
-            return False, lr_scale  # 'auto' without tol: a constant step
+        if self.auto and (self.tol is None or not self.converge_rule):
+            # 'auto' without tol is a constant step; on a validation score (early
+            # stopping) it is too, and scikit-learn's rule below stops it.
+            return self._stop_rule(value, lr_scale) if self.tol is not None else (False, lr_scale)
 
         if self.adaptive:
             if self.stall >= self.n_iter_no_change:
@@ -178,6 +180,10 @@ class Monitor:
             if can_cut:
                 self.stall = min(self.stall, self.n_iter_no_change - 1)
 
+        return self._stop_rule(value, lr_scale)
+
+    def _stop_rule(self, value, lr_scale):
+        """The convergence rule, then the stall rule (after any horizon)."""
         if self.tol is None or len(self.history) < self.min_epochs:
             return False, lr_scale
         if self._converged(value):
