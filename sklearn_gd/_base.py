@@ -51,6 +51,13 @@ def auto_batch_size(n_samples):
     return int(np.clip(n_samples // 16, 16, 256))
 
 
+# 'auto' on stochastic batches: the monitor's windows (a rise) and bands (a
+# plateau) hold at least this many optimizer steps, in whole epochs: one epoch
+# of a large dataset, several of a small one, whose few batches are noisy.
+WINDOW_STEPS = 100
+BAND_STEPS = 300
+
+
 # Fitted state that is not a public attribute (those end in "_"): the
 # training state, the stream's shuffling seed and the regressor's output shape.
 _PRIVATE_FITTED = ("_state", "_seed", "_single_output")
@@ -551,6 +558,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             keep_best=self.restore_best_weights,
             objective=not self.early_stopping,
             min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
+            stochastic=steps_per_epoch > 1,
+            window=max(1, min(self.n_iter_no_change, -(-WINDOW_STEPS // steps_per_epoch))),
+            band=max(1, min(3 * self.n_iter_no_change, -(-BAND_STEPS // steps_per_epoch))),
         )
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
@@ -568,6 +578,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             curves["learning_rate_curve_"].append(lr)
             # The monitor reads y / s: the same tol (and epochs) in any units of y.
             monitored = objective
+            if monitor.exact_value:
+                # 'auto' on stochastic batches: the objective at the weights that
+                # predict (the epoch's average), one pass; the epoch's running
+                # objective mixes the batches' noise into every decision.
+                monitored = trainer.objective_at(state.weights, X, Y, sw)
             if self.early_stopping:
                 score = self._validation_score(weights, loss, *validation)
                 curves["validation_score_curve_"].append(score)
@@ -589,19 +604,13 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if stopped:
                 break
         if not stopped and self.tol is not None and self.max_iter > 1:
-            warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached before the "
-                "convergence criterion (tol, n_iter_no_change) was met; consider "
-                "increasing max_iter.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+            self._warn_max_iter(monitor)
         if stopped and monitor.stopped_short:
             warnings.warn(
                 f"Training stopped after {state.epoch} epochs on a plateau rule (tol="
                 f"{self.tol}, n_iter_no_change={self.n_iter_no_change}) while the objective "
                 "was still decreasing at every epoch: it may be far from the optimum. "
-                "Use a larger learning_rate, schedule='constant', or a smaller tol.",
+                "Use schedule='auto' (the default), a larger learning_rate, or a smaller tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -612,6 +621,28 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
         return fitted, True, callbacks.finish
+
+    def _warn_max_iter(self, monitor):
+        """Say that ``fit`` ran out of epochs before ``tol`` stopped it, with advice
+        that can help: a schedule whose horizon is ``max_iter`` (``CosineAnnealing()``)
+        was meant to run them all, and only a descent still going is news."""
+        if monitor.min_epochs >= self.max_iter:
+            if monitor.converged_at_end:
+                return
+            advice = (
+                "the schedule anneals over max_iter epochs and the objective still fell "
+                "by more than tol at its end: increase max_iter (the anneal stretches "
+                "with it) or learning_rate"
+            )
+        else:
+            advice = "increase max_iter, or a larger learning_rate may get there sooner"
+        warnings.warn(
+            f"Maximum number of epochs ({self.max_iter}) reached before the convergence "
+            f"criterion (tol={self.tol}, n_iter_no_change={self.n_iter_no_change}) was "
+            f"met, so the weights may be short of the optimum: {advice}.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
 
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):

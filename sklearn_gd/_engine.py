@@ -336,13 +336,16 @@ class Trainer:
 
         One pass over the rows, once per ``fit`` or ``partial_fit`` call.
         """
-        weights = state.weights
+        if not np.isfinite(self.objective_at(state.weights, X, Y, sw)):
+            raise DivergenceError(self._divergence_message(state.epoch, X))
+
+    def objective_at(self, weights, X, Y, sw):
+        """The training objective at ``weights`` on all rows (one pass; nan or inf
+        where the loss overflows)."""
         with np.errstate(over="ignore", invalid="ignore"):
             raw = safe_sparse_dot(X, weights[:, :-1].T, dense_output=True) + weights[:, -1]
             value = self._loss_sum(Y, sw, raw) / float(sw.sum())
-            value += self.penalty.value(weights[:, :-1])
-        if not np.isfinite(value):
-            raise DivergenceError(self._divergence_message(state.epoch, X))
+            return value + self.penalty.value(weights[:, :-1])
 
     def _steps_taken(self, lrs, starts, order, sw, sq, mean_weight):
         """How many of the epoch's steps ``safe_steps`` bounded, and the last step taken.

@@ -281,8 +281,8 @@ def test_regressor_search_reads_the_learning_rate_in_the_units_of_the_refit(diab
 def test_results_layout_and_alpha_grid(cancer):
     X, y = cancer
     search = GDClassifierCV(learning_rates=3, alphas=2, cv=3, random_state=0).fit(X, y)
-    np.testing.assert_allclose(search.cv_results_["param_learning_rate"],
-                               np.repeat(0.01 * 10.0 ** np.array([-2, 0, 2]), 2))  # fmt: skip
+    grid = search.learning_rate * 10.0 ** np.array([-2, 0, 2])  # centred on the default
+    np.testing.assert_allclose(search.cv_results_["param_learning_rate"], np.repeat(grid, 2))
     np.testing.assert_allclose(search.cv_results_["param_alpha"], np.tile([1e-5, 1e-1], 3))
     assert search.scores_.shape == (3, 6)
     for k in range(3):

@@ -247,7 +247,7 @@ def test_auto_average_shrinks_the_noise_of_stochastic_batches():
     X, y = make_classification(10000, 10, n_informative=5, random_state=0)
     X = (X - X.mean(0)) / X.std(0)
     # Three epochs of 313 steps reach the noise ball that the average shrinks.
-    params = dict(max_iter=3, tol=None, random_state=0, batch_size=32)
+    params = dict(max_iter=3, tol=None, random_state=0, batch_size=32, learning_rate=0.01)
     averaged = GDClassifier(**params).fit(X, y)  # average='auto'
     raw = GDClassifier(average=False, **params).fit(X, y)
     gap_averaged = _logistic_gap(averaged, X, y, averaged.alpha)
