@@ -36,10 +36,10 @@ FAST = "--fast" in sys.argv
 # The data and the grid
 # ---------------------
 # A logistic problem of a few thousand rows, standardized, and six learning
-# rates spaced over four decades around the default (0.01), with 5 folds.
+# rates spaced over four decades around the default (0.1), with 5 folds.
 X, y = make_classification(2_000 if FAST else 4_000, 20, n_informative=8, random_state=0)
 X = StandardScaler().fit_transform(X)
-learning_rates = 0.01 * 10.0 ** np.linspace(-2, 2, 6)
+learning_rates = GDClassifier().learning_rate * 10.0 ** np.linspace(-2, 2, 6)
 cv = StratifiedKFold(5)
 config = dict(batch_size=32, random_state=0)
 

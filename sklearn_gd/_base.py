@@ -35,7 +35,7 @@ from ._engine import DivergenceError, Trainer
 from ._stopping import Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
-from .schedules import SCHEDULES, Schedule, ScheduleContext, plateau_of, resolve_schedule
+from .schedules import SCHEDULES, Schedule, ScheduleContext, resolve_schedule
 
 
 def auto_batch_size(n_samples):
@@ -49,13 +49,6 @@ def auto_batch_size(n_samples):
     if n_samples <= 64:
         return n_samples
     return int(np.clip(n_samples // 16, 16, 256))
-
-
-# 'auto' on stochastic batches: the monitor's windows (a rise) and bands (a
-# plateau) hold at least this many optimizer steps, in whole epochs: one epoch
-# of a large dataset, several of a small one, whose few batches are noisy.
-WINDOW_STEPS = 100
-BAND_STEPS = 300
 
 
 # Fitted state that is not a public attribute (those end in "_"): the
@@ -550,18 +543,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         state.y_scale = scale
         Y = Y / scale if scale != 1.0 else Y  # validation rows stay in the units of y
         steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
-        monitor = Monitor(
-            self.tol,
-            self.n_iter_no_change,
-            plateau_of(trainer.schedule),
-            self.learning_rate,
-            keep_best=self.restore_best_weights,
-            objective=not self.early_stopping,
-            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
-            stochastic=steps_per_epoch > 1,
-            window=max(1, min(self.n_iter_no_change, -(-WINDOW_STEPS // steps_per_epoch))),
-            band=max(1, min(3 * self.n_iter_no_change, -(-BAND_STEPS // steps_per_epoch))),
-        )
+        monitor = Monitor.for_fit(self, trainer, steps_per_epoch, self.learning_rate,
+                                  objective=not self.early_stopping,
+                                  keep_best=self.restore_best_weights)  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False

@@ -36,6 +36,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -48,7 +49,6 @@ from ._regressor import GDRegressor
 from ._stopping import Monitor
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
-from .schedules import plateau_of
 
 # Attributes of the refitted model that the search exposes as its own.
 _EXPOSED = (
@@ -503,7 +503,15 @@ class _BaseGDCV(BaseEstimator):
         sq = trainer._safe_rows(X, int(n_train.min()))
         contexts = [trainers[g].context for g in range(len(grid))]
         monitors = [
-            self._monitor(trainers[g], grid[g][0], -(-int(n_train[f]) // b)) for g, f in models
+            Monitor.for_fit(
+                self,
+                trainers[g],
+                -(-int(n_train[f]) // trainers[g].batch_size_for(int(n_train[f]))),
+                grid[g][0],
+                objective=True,
+                keep_best=False,
+            )
+            for g, f in models
         ]
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)
@@ -558,6 +566,10 @@ class _BaseGDCV(BaseEstimator):
                         state, trainer, X_steps, Y, W, member, mean_weight, sq, order, starts,
                         rows_per_batch, lrs, live, full, fold_rows,
                     )  # fmt: skip
+            # The value each model's monitor reads, as a single fit's monitor reads it.
+            monitored = objective
+            if monitors[state.models[0]].exact_value:
+                monitored = self._objectives_at_weights(state, trainer.loss, X, Y, W)
             diverged_now = self._diverged(state, objective)
             stop = diverged_now.copy()
             for a, m in enumerate(state.models):
@@ -566,7 +578,7 @@ class _BaseGDCV(BaseEstimator):
                     continue
                 curves[m].append(gain * float(objective[a]))
                 stop[a], state.lr_scale[a] = monitors[m].update(
-                    objective[a], epoch, lambda: None, state.lr_scale[a]
+                    monitored[a], epoch, lambda: None, state.lr_scale[a]
                 )
             if epoch == self.max_iter:
                 stop[:] = True
@@ -721,25 +733,14 @@ class _BaseGDCV(BaseEstimator):
                                fold_rows)  # fmt: skip
         return self._objectives(state, trainer.loss, Yo, Wo, raws)
 
-    def _monitor(self, trainer, learning_rate, steps_per_epoch):
-        """One model's stopping rule, built as the base estimator's ``fit`` builds it
-        (keep the two in step: the full-batch equality tests check it)."""
-        return Monitor(
-            self.tol,
-            self.n_iter_no_change,
-            plateau_of(trainer.schedule),
-            learning_rate,
-            keep_best=False,
-            objective=True,
-            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
-        )
-
     @staticmethod
-    def _objectives(state, loss, Y, W, raws, chunk=1 << 13):
+    def _objectives(state, loss, Y, W, raws, penalty_sum=None, chunk=1 << 13):
         """Each active model's training objective, as ``run_epoch`` returns it: loss
         and penalty over its fold's training rows, at the weights each batch stepped
-        from, over their total weight. In chunks of ``chunk`` values: temporaries that
-        stay in cache (one chunk of all rows took 10x longer, page faults mostly)."""
+        from, over their total weight (``penalty_sum``: the weighted sum of the
+        penalty, by default the epoch's ``state.penalty_sum``). In chunks of ``chunk``
+        values: temporaries that stay in cache (one chunk of all rows took 10x longer,
+        page faults mostly)."""
         A, K = len(state.models), Y.shape[1]
         sums = np.zeros((W.shape[0], A))  # each fold's weighting of each model's values
         step = max(1, chunk // (A * K))
@@ -753,7 +754,24 @@ class _BaseGDCV(BaseEstimator):
                                                    loss.param).sum(axis=2)  # fmt: skip
             sums += W[:, s : s + step] @ values
         sums = sums[state.fold, np.arange(A)]
-        return (sums + state.penalty_sum) / W.sum(axis=1)[state.fold]
+        if penalty_sum is None:
+            penalty_sum = state.penalty_sum
+        return (sums + penalty_sum) / W.sum(axis=1)[state.fold]
+
+    def _objectives_at_weights(self, state, loss, X, Y, W):
+        """Each active model's training objective at the weights that predict (its
+        average, when averaging), over its fold's training rows: what
+        ``Trainer.objective_at`` gives a single fit's monitor under ``'auto'``."""
+        weights = state.weights
+        A, K, D = weights.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            raws = safe_sparse_dot(X, weights[:, :, :-1].reshape(A * K, D - 1).T,
+                                   dense_output=True)  # fmt: skip
+            raws += weights[:, :, -1].reshape(-1)
+            coef = weights[:, :, :-1]
+            penalty = 0.5 * state.l2 * np.einsum("akd,akd->a", coef, coef)
+            penalty += state.l1 * np.abs(coef).sum(axis=(1, 2))
+            return self._objectives(state, loss, Y, W, raws, penalty * W.sum(axis=1)[state.fold])
 
     # --- prediction, delegated to the refitted model ------------------------------------
 

@@ -33,7 +33,7 @@ The rules:
   band of ``tol`` (where this step leads), and stops at a band that lies within
   ``tol`` of the band before the cut: a smaller step no longer helps. Windows
   and bands are counted in epochs of at least ``WINDOW_STEPS`` and
-  ``BAND_STEPS`` optimizer steps (``_base``), so that a large dataset decides
+  ``BAND_STEPS`` optimizer steps, so that a large dataset decides
   after an epoch and a small one sees its batches' noise. On deterministic
   steps ``'auto'`` is a constant step that the convergence rule stops; it cuts
   only after ``patience`` epochs without a new best (an overshoot).
@@ -53,10 +53,16 @@ reported by ``fit`` with a ``ConvergenceWarning`` (``Monitor.stopped_short``).
 
 import numpy as np
 
-from .schedules import Adaptive, Auto
+from .schedules import Adaptive, Auto, plateau_of
 
 # scikit-learn's 'adaptive' cuts while the step size is above this.
 ADAPTIVE_FLOOR = 1e-6
+
+# 'auto' on stochastic batches: the monitor's windows (a rise) and bands (a
+# plateau) hold at least this many optimizer steps, in whole epochs: one epoch
+# of a large dataset, several of a small one, whose few batches are noisy.
+WINDOW_STEPS = 100
+BAND_STEPS = 300
 
 
 class Monitor:
@@ -117,6 +123,26 @@ class Monitor:
         self.stop_reason = None
         self.last_cut = 0  # the number of epochs seen at the last cut
         self.flat_before = None  # the last flat band's lowest value ('auto', stochastic)
+
+    @classmethod
+    def for_fit(cls, estimator, trainer, steps_per_epoch, learning_rate, objective, keep_best):
+        """The monitor of one ``fit`` of ``estimator`` (its ``tol`` and patience) with
+        ``trainer``'s schedule, ``steps_per_epoch`` batches an epoch and base step
+        ``learning_rate``. The learning-rate search builds each of its models'
+        monitors here too, so that they stop as separate fits would."""
+        w = -(-WINDOW_STEPS // steps_per_epoch)
+        return cls(
+            estimator.tol,
+            estimator.n_iter_no_change,
+            plateau_of(trainer.schedule),
+            learning_rate,
+            keep_best=keep_best,
+            objective=objective,
+            min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
+            stochastic=steps_per_epoch > 1,
+            window=max(1, min(estimator.n_iter_no_change, w)),
+            band=max(1, min(3 * estimator.n_iter_no_change, -(-BAND_STEPS // steps_per_epoch))),
+        )
 
     def update(self, value, epoch, weights, lr_scale):
         """Record epoch ``epoch``'s monitored ``value``; return ``(stop, lr_scale)``.

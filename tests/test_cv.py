@@ -360,7 +360,29 @@ def test_scoring_name_and_loss(cancer):
 
 # The defaults pass too (7 learning rates, 4 decades), but the smallest rates of
 # their grid make the contract checks take minutes: a narrower grid runs the same code.
+# The regressor's sample-weight checks compare to rtol 1e-7 a fit on repeated rows
+# (more rows a fold: mini-batches, which 'auto' stops within tol of the optimum)
+# with a weighted one (full batches): scikit-learn's schedule converges that tightly,
+# as in test_sklearn_checks.py.
 @parametrize_with_checks([GDClassifierCV(learning_rates=[0.003, 0.03, 0.3]),
-                          GDRegressorCV(learning_rates=[0.03, 0.3, 3.0])])  # fmt: skip
+                          GDRegressorCV(learning_rates=[0.03, 0.3, 3.0],
+                                        schedule="adaptive")])  # fmt: skip
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_mini_batch_models_stop_as_separate_fits_do(cancer):
+    # Each model's monitor is the one its own fit builds ('auto' on mini-batches reads
+    # the objective at the averaged weights): the batches' order differs between the
+    # search and the fits, so the epochs run agree on average, not exactly.
+    X, y = cancer
+    rates, folds = [0.003, 0.1, 3.0], StratifiedKFold(4)
+    search = GDClassifierCV(learning_rates=rates, cv=folds, batch_size=32, random_state=0,
+                            refit=False).fit(X, y)  # fmt: skip
+    for g, lr in enumerate(rates):
+        fits = [
+            GDClassifier(learning_rate=lr, batch_size=32, random_state=0).fit(X[tr], y[tr])
+            for tr, _ in folds.split(X, y)
+        ]
+        expected = np.mean([fit.n_iter_ for fit in fits])
+        assert 0.6 * expected <= search.cv_results_["mean_n_iter"][g] <= 1.6 * expected
