@@ -165,6 +165,8 @@ def compilable(loss, optimizer, l1=False):
         return f"{name} has no gradient_function"
     if loss.gradient is not losses.Loss.gradient:
         return f"{name} overrides gradient(), which the compiled loop cannot run"
+    if loss.rowwise and loss.row_gradient_function is None:
+        return f"{name} is rowwise and has no row_gradient_function (one row, in place)"
     return None
 
 
@@ -235,6 +237,8 @@ def _bound_functions(loss, optimizer):
 
     return {
         "_gradient": loss.gradient_function,
+        # Called only for rowwise losses (numba compiles a function when it is called).
+        "_row_gradient": loss.row_gradient_function or loss.gradient_function,
         "_rule": optimizer.rule,
         "_effective": optimizer.effective or optimizers.sgd_effective,  # unused without L1
         "_prox": soft_threshold,
@@ -297,7 +301,7 @@ def kernel_source(loss, optimizer, sparse, cache=True):
     from . import __version__
 
     bound = _bound_functions(loss, optimizer)
-    lazy = not loss.rowwise and bool(optimizer.linear) and sparse
+    lazy = bool(optimizer.linear) and sparse
     block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache)
     head, tail = _loop_source()
     source = f"{head}{_BEGIN}{block}{_END}{tail}"

@@ -84,11 +84,12 @@ def test_lazy_sparse_per_sample_sgd(alpha, average):
     sw = np.random.RandomState(0).uniform(0.1, 3.0, size=300)
     params = dict(optimizer="sgd", batch_size=1, learning_rate=0.1, alpha=alpha,
                   average=average, max_iter=3, tol=None, random_state=0)  # fmt: skip
-    for data, target in ((X, y), (X, y == 0)):  # one-vs-rest and binary
-        compiled = GDClassifier(engine="numba", **params)
-        compiled.fit(sp.csr_matrix(data), target, sample_weight=sw)
-        reference = GDClassifier(engine="numpy", **params).fit(data, target, sample_weight=sw)
-        _assert_same(compiled, reference)
+    # multinomial (softmax: each row's outputs stepped together), one-vs-rest, binary
+    for loss, target in (("log_loss", y), ("hinge", y), ("log_loss", y == 0)):
+        compiled = GDClassifier(engine="numba", loss=loss, **params)
+        compiled.fit(sp.csr_matrix(X), target, sample_weight=sw)
+        reference = GDClassifier(engine="numpy", loss=loss, **params)
+        _assert_same(compiled, reference.fit(X, target, sample_weight=sw))
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -228,6 +229,7 @@ def test_the_loop_module_is_the_kernel_of_its_default_bindings():
     bound = _kernel._bound_functions(SquaredError, SGD)
     assert bound == {
         "_gradient": loop_module._gradient,
+        "_row_gradient": loop_module._row_gradient,
         "_rule": loop_module._rule,
         "_effective": loop_module._effective,
         "_prox": loop_module._prox,
