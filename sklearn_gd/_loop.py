@@ -355,7 +355,7 @@ def penalty_at(theta, d, l2, l1):
 def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     pen = 0.0
     if l2 != 0.0 or l1 != 0.0:
         pen = penalty_at(theta, d, l2, l1)
@@ -450,7 +450,7 @@ def lazy_loop(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     values, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
     scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
@@ -514,21 +514,17 @@ def lazy_loop(data, c, state):
 # --- the loop -------------------------------------------------------------------------
 
 
-# The batch loop of ``Trainer._numpy_loop``, with rows read in place; its arguments are
-# the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``, as plain
-# tuples (unpacked by position here): numba types a named tuple argument on a slow
-# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
-# Returns the step count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)``
-# (the loss curve's penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a
-# counter here made the row step 3x slower (measured, d=20).
+# The batch loop of ``Trainer._numpy_loop`` for one epoch, with rows read in place:
+# ``loop`` below with ``order``, ``lrs`` and ``raws`` of this epoch. Returns the step
+# count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)`` (the loss
+# curve's penalty). ``run_epochs`` counts the steps ``safe_steps`` bounds: a counter
+# here made the row step 3x slower (measured, d=20).
 @njit(cache=True)
-def loop(data, c, state):
+def epoch(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
-    if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
-        return lazy_loop(data, c, state)
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = batch_buffer(theta, b)
@@ -578,3 +574,35 @@ def loop(data, c, state):
                 for f in range(d + 1):
                     avg[k, f] += (theta[k, f] - avg[k, f]) * share
     return t, n_avg, pen
+
+
+# The epochs ``e`` of ``orders[e]`` (the row order), ``lrs[e]`` (the batches' step sizes)
+# and ``raws[e]`` (each row's raw prediction at its step) in one call: on small data the
+# interpreter's round trip per epoch costs as much as the epoch (650 rows, d=20). The
+# arguments are the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``,
+# as plain tuples (unpacked by position): numba types a named tuple argument on a slow
+# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
+# Returns the step count, the averaged iterates, each epoch's penalty sum and the number
+# of epochs run: it stops after an epoch whose weights are not finite (divergence).
+@njit(cache=True)
+def loop(data, c, state):
+    X, d, Y, sw, sq, orders, starts, lrs, raws = data
+    theta, slots, u, q, avg, t, n_avg = state
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+    pens = np.zeros(orders.shape[0])
+    for e in range(orders.shape[0]):
+        if average_per_epoch and e > 0:  # the caller starts epoch 0's average
+            n_avg = 0
+        data_e = (X, d, Y, sw, sq, orders[e], starts, lrs[e], raws[e])
+        state_e = (theta, slots, u, q, avg, t, n_avg)
+        if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:  # constant LAZY
+            t, n_avg, pen = lazy_loop(data_e, c, state_e)
+        else:
+            t, n_avg, pen = epoch(data_e, c, state_e)
+        pens[e] = pen
+        for k in range(theta.shape[0]):
+            for f in range(d + 1):
+                if not np.isfinite(theta[k, f]):
+                    return t, n_avg, pens, e + 1
+    return t, n_avg, pens, orders.shape[0]

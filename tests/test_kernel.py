@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 
-from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from sklearn_gd.optimizers import OPTIMIZERS
 
@@ -243,3 +243,67 @@ def test_the_loop_module_is_the_kernel_of_its_default_bindings():
         assert f"{name} = {getattr(loop_module, name)}\n" in block
     # The loop's arguments are the three named tuples, by field name.
     assert loop_module.loop.py_func.__code__.co_varnames[:3] == ("data", "c", "state")
+
+
+def _one_epoch_a_call(monkeypatch):
+    from sklearn_gd._engine import Trainer
+
+    monkeypatch.setattr(Trainer, "epochs_at_once", lambda self, n, k, most: 1)
+
+
+@pytest.mark.parametrize(
+    "params, sparse",
+    [
+        (dict(optimizer="sgd", batch_size=1, learning_rate=0.5), False),  # safe_steps bind
+        (dict(optimizer="sgd", batch_size=1, schedule="invscaling", average=50), True),
+        (dict(optimizer="adam", batch_size=7, penalty="elasticnet", clip_norm=1.0), False),
+        (dict(optimizer="momentum", batch_size=16, shuffle=False, schedule="cosine"), True),
+    ],
+)
+def test_epochs_run_at_once_equal_epochs_one_call_each(params, sparse, monkeypatch):
+    # Several epochs in one compiled call shuffle with the same draws (Generator.permuted
+    # along rows, composed with the last order), start each epoch's average afresh, and
+    # give each epoch its own loss, step size and bound count.
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, random_state=0)
+    X = sp.csr_matrix(X) if sparse else X
+    params = dict(engine="numba", max_iter=40, tol=None, random_state=0, **params)
+    calls = []
+    from sklearn_gd import _engine
+
+    run = _engine.run_compiled
+    monkeypatch.setattr(_engine, "run_compiled", lambda *a: calls.append(1) or run(*a))
+    at_once = GDClassifier(**params).fit(X, y)
+    assert len(calls) < 40 // 4
+    _one_epoch_a_call(monkeypatch)
+    one_by_one = GDClassifier(**params).fit(X, y)
+    assert len(calls) >= 40
+    for name in ("coef_", "intercept_", "learning_rate_curve_", "t_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(at_once, name), getattr(one_by_one, name))
+    np.testing.assert_allclose(at_once.loss_curve_, one_by_one.loss_curve_, rtol=1e-13)
+    # The generator is left where epoch-by-epoch shuffles leave it.
+    X2, y2 = make_classification(50, 6, n_informative=4, n_classes=3, random_state=1)
+    np.testing.assert_array_equal(
+        at_once.partial_fit(X2, y2).coef_, one_by_one.partial_fit(X2, y2).coef_
+    )
+
+
+def test_epochs_run_at_once_name_the_epoch_that_diverged(monkeypatch):
+    from sklearn_gd.schedules import Schedule
+
+    class Growing(Schedule):  # the step grows tenfold each epoch, until it diverges
+        def rates(self, learning_rate, t, epoch, context):
+            return learning_rate * 10.0 ** np.floor(epoch)
+
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    params = dict(engine="numba", optimizer="sgd", batch_size=1, learning_rate=1e-9,
+                  schedule=Growing(), safe_steps=False, max_iter=60, tol=None,
+                  random_state=0)  # fmt: skip
+    messages = []
+    for patch in (False, True):
+        if patch:
+            _one_epoch_a_call(monkeypatch)
+        with pytest.raises(DivergenceError, match=r"epoch \d+") as info:
+            GDRegressor(**params).fit(X, y)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "epoch 1 " not in messages[0]
