@@ -42,6 +42,12 @@ AUTO_COMPILE_STEPS = 2_000
 _RAWS_AT_ONCE = 1 << 14
 
 
+def _rows_at_once(n_outputs):
+    """Rows whose raw predictions are taken at once outside the loops (the loss values,
+    the final check): 2^16 numbers, so that many classes cost no (n, K) temporaries."""
+    return max(1, (1 << 16) // n_outputs)
+
+
 class TrainState:
     """Everything training changes, as plain arrays and numbers.
 
@@ -379,10 +385,14 @@ class Trainer:
         One pass over the rows, once per ``fit`` or ``partial_fit`` call.
         """
         weights = state.weights
+        value = 0.0
+        rows = _rows_at_once(Y.shape[1])  # (n, K) predictions at once: GBs for many classes
         with np.errstate(over="ignore", invalid="ignore"):
-            raw = safe_sparse_dot(X, weights[:, :-1].T, dense_output=True) + weights[:, -1]
-            value = self._loss_sum(Y, sw, raw) / float(sw.sum())
-            value += self.penalty.value(weights[:, :-1])
+            for s in range(0, X.shape[0], rows):
+                part = slice(s, s + rows)
+                raw = safe_sparse_dot(X[part], weights[:, :-1].T, dense_output=True)
+                value += self._loss_sum(Y[part], sw[part], raw + weights[:, -1])
+            value = value / float(sw.sum()) + self.penalty.value(weights[:, :-1])
         if not np.isfinite(value):
             raise DivergenceError(self._divergence_message(state.epoch, X))
 
@@ -425,13 +435,14 @@ class Trainer:
             "clip_norm."
         )
 
-    def _loss_sum(self, Y, sw, raws, chunk=1 << 16):
+    def _loss_sum(self, Y, sw, raws):
         """``sum(sw * loss(Y, raws))``, in chunks that keep the loss's temporaries small.
 
         Both loops only record each row's raw prediction at its step: one
         vectorised evaluation afterwards costs less than one per batch (or, in
         the compiled loop, a ``log1p`` call per row).
         """
+        chunk = _rows_at_once(Y.shape[1])
         if len(sw) <= chunk:
             return float(sw @ self.loss.value(Y, raws))
         return sum(
