@@ -386,11 +386,14 @@ class Trainer:
         """
         weights = state.weights
         value = 0.0
-        rows = _rows_at_once(Y.shape[1])  # (n, K) predictions at once: GBs for many classes
+        # Not (n, K) predictions at once (GBs for many classes), nor many slices of a
+        # sparse X (each a copy): 2^16 numbers at a time, 2^20 when sparse.
+        rows = _rows_at_once(Y.shape[1]) * (16 if sparse.issparse(X) else 1)
         with np.errstate(over="ignore", invalid="ignore"):
             for s in range(0, X.shape[0], rows):
                 part = slice(s, s + rows)
-                raw = safe_sparse_dot(X[part], weights[:, :-1].T, dense_output=True)
+                Xp = X if rows >= X.shape[0] else X[part]
+                raw = safe_sparse_dot(Xp, weights[:, :-1].T, dense_output=True)
                 value += self._loss_sum(Y[part], sw[part], raw + weights[:, -1])
             value = value / float(sw.sum()) + self.penalty.value(weights[:, :-1])
         if not np.isfinite(value):

@@ -487,9 +487,10 @@ def lazy_loop(data, c, state):
             # error with scale < 1e-9 as the only check, 1e-15 with this one too).
             if scale[k] < 1e-9 or alpha[k] > 10.0 * beta[k] * scale[k]:
                 materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+            a_v = a / scale[k]  # one division per row and output, not per coordinate
             for p in range(indptr[i], indptr[i + 1]):
                 f = indices[p]
-                v = rule_fn(theta[k, f], a * values[p] / scale[k], (), lr, t, hyper)[0]
+                v = rule_fn(theta[k, f], a_v * values[p], (), lr, t, hyper)[0]
                 if averaging:
                     avg[k, f] -= alpha[k] * (v - theta[k, f])
                 vsq[k] += v * v - theta[k, f] * theta[k, f]
