@@ -582,8 +582,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 at_once = 1
                 if independent:
                     at_once = trainer.epochs_at_once(X.shape[0], Y.shape[1], self.max_iter - i)
-                ahead = trainer.run_epochs(state, X, Y, sw, rng, at_once, progress)
-            objective, lr, bound = ahead.pop(0)
+                ahead = trainer.run_epochs(state, X, Y, sw, rng, at_once, progress)[::-1]
+            objective, lr, bound = ahead.pop()
             n_bound += bound
             weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)

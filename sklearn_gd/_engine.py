@@ -276,22 +276,24 @@ class Trainer:
 
     def run_epochs(self, state, X, Y, sw, rng, n_epochs=1, progress=None):
         """``n_epochs`` epochs of ``run_epoch`` (several only in the compiled loop, in one
-        call, and without ``progress``): a list of its ``(objective, last step size,
-        steps bounded)``, one per epoch. The rows are shuffled as ``n_epochs`` calls of
-        ``run_epoch`` would shuffle them, with the same draws from ``rng``."""
+        call, and without ``progress``; one where a weight is zero): a list of its
+        ``(objective, last step size, steps bounded)``, one per epoch run. The rows are
+        shuffled as that many calls of ``run_epoch`` would shuffle them, with the same
+        draws from ``rng``."""
         n = X.shape[0]
         b = self.batch_size_for(n)
         sq = self._safe_rows(X, n)
         K = state.theta.shape[0]
+        weight_sum, positive, starts, steps, fraction = self._epoch_plan(sw, b)
+        # With zero weights, which batches are skipped depends on the epoch's order.
+        n_epochs = n_epochs if positive else 1
         orders = self._orders(rng, n, b, n_epochs)
         if self._raws is None or self._raws.shape != (n_epochs, n, K):
             self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
         raws = self._raws
-        weight_sum, positive, starts, steps, fraction = self._epoch_plan(sw, b)
         if not positive:
             # A batch whose weights are all zero carries no gradient: skip it.
             # Its rows keep an earlier epoch's (finite) predictions, weighted 0.
-            # (One epoch per call: run_epoch's.)
             batch_weight = np.add.reduceat(sw if orders is None else sw[orders[0]], starts)
             starts, fraction = starts[batch_weight > 0], fraction[batch_weight > 0]
             steps = steps[: len(starts)]
