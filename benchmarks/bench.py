@@ -37,6 +37,12 @@ the others pin one thread. Sections:
    decided per epoch; once).
 6. memory: peak memory that ``fit`` allocates beyond the input ``X``
    (tracemalloc), as a fraction of ``X.nbytes``.
+7. sparse multiclass: a 30,000-document hashed-text stand-in with 3 classes,
+   default settings and per-sample sgd, against ``SGDClassifier``.
+8. memory, many classes: peak memory (tracemalloc) of one epoch at 100,000 rows
+   x 500 classes against ``SGDClassifier``'s.
+9. adam one-epoch fit: a whole one-epoch ``fit`` of batch-256 Adam at 10^6 x 100
+   over the floor (fixed costs included; not in ``--quick``).
 
 ``SGDClassifier`` runs with ``loss='log_loss'`` throughout, the loss of
 ``GDClassifier()``: its default, hinge, needs no exponential per row.
