@@ -327,16 +327,16 @@ class Trainer:
         # overflowed) freezes the weights silently: that is divergence too. So is a
         # finite weight whose objective is not (the loss of 6e151 * x). (The compiled
         # loop stops after an epoch whose weights are not finite: its last here.)
-        finite = np.isfinite(objectives)
-        if finite.all():
-            finite[-1] = np.isfinite(state.theta).all() and all(
-                np.isfinite(s).all() for s in state.opt_state
-            )
-        if not finite.all():
-            state.epoch += int(np.argmin(finite)) + 1
+        finite = np.isfinite(objectives).all()
+        if not (
+            finite
+            and np.isfinite(state.theta).all()
+            and all(np.isfinite(s).all() for s in state.opt_state)
+        ):
+            state.epoch += int(np.argmin(np.isfinite(objectives))) + 1 if not finite else done
             raise DivergenceError(self._divergence_message(state.epoch, X))
         state.epoch += done
-        return list(zip(objectives.tolist(), last_lr.tolist(), n_bound.tolist(), strict=True))
+        return list(zip(objectives.tolist(), last_lr, n_bound, strict=True))
 
     def _orders(self, rng, n, b, n_epochs):
         """The row order of each of ``n_epochs`` epochs, ``(n_epochs, n)``, or None (in
@@ -410,18 +410,18 @@ class Trainer:
         """
         n_epochs = lrs.shape[0]
         if not lrs.shape[1]:
-            return np.zeros(n_epochs, dtype=int), np.full(n_epochs, float(self.learning_rate))
-        last = lrs[:, -1]
+            return [0] * n_epochs, [float(self.learning_rate)] * n_epochs
+        last = lrs[:, -1].tolist()
         if sq is None:
-            return np.zeros(n_epochs, dtype=int), last
+            return [0] * n_epochs, last
         rows = starts if orders is None else orders[:, starts]
-        curvature = (sw * sq)[rows]
-        n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1)
-        n_bound = np.broadcast_to(n_bound, n_epochs)
-        last_curvature = np.broadcast_to(curvature[..., -1], n_epochs)
-        return n_bound, np.array([lr * bound_factor(lr, c, mean_weight)
-                                  for lr, c in zip(last.tolist(), last_curvature.tolist(),
-                                                   strict=True)])  # fmt: skip
+        curvature = sw[rows] * sq[rows]
+        n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
+        last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
+        if orders is None:
+            last_curvature = [last_curvature] * n_epochs
+        return n_bound, [lr * bound_factor(lr, c, mean_weight)
+                         for lr, c in zip(last, last_curvature, strict=True)]  # fmt: skip
 
     def _divergence_message(self, epoch, X):
         """Why training diverged: the input overflowed, or the step was too large."""
@@ -589,7 +589,8 @@ class Trainer:
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         n_epochs = lrs.shape[0]
         if orders is None:
-            orders = np.broadcast_to(np.arange(X.shape[0]), (n_epochs, X.shape[0])).copy()
+            orders = np.empty((n_epochs, X.shape[0]), dtype=np.intp)
+            orders[:] = np.arange(X.shape[0])
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1
@@ -607,7 +608,9 @@ class Trainer:
         if self.average_per_epoch:  # the loop starts the average afresh from epoch 2 on
             state.n_avg = 0
         segments = progress.segments if progress and n_epochs == 1 else 1
-        edges = [len(starts) * i // segments for i in range(segments + 1)]
+        edges = [0, len(starts)]
+        if segments > 1:
+            edges = [len(starts) * i // segments for i in range(segments + 1)]
         penalty_sums = np.zeros(n_epochs)
         done = n_epochs
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
