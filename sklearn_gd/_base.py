@@ -582,7 +582,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 at_once = 1
                 if independent:
                     at_once = trainer.epochs_at_once(X.shape[0], Y.shape[1], self.max_iter - i)
-                ahead = trainer.run_epochs(state, X, Y, sw, rng, at_once, progress)[::-1]
+                if at_once > 1:
+                    ahead = trainer.run_epochs(state, X, Y, sw, rng, at_once)[::-1]
+                else:
+                    ahead = [trainer.run_epoch(state, X, Y, sw, rng, progress)]
             objective, lr, bound = ahead.pop()
             n_bound += bound
             weights = self._in_y_units(state.weights, state)
