@@ -35,7 +35,15 @@ from ._engine import DivergenceError, Trainer
 from ._stopping import Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
-from .schedules import SCHEDULES, Schedule, ScheduleContext, resolve_schedule
+from .schedules import (
+    SCHEDULES,
+    Adaptive,
+    Auto,
+    Schedule,
+    ScheduleContext,
+    plateau_of,
+    resolve_schedule,
+)
 
 
 def auto_batch_size(n_samples):
@@ -550,12 +558,31 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
         n_bound = 0
-        for _ in range(self.max_iter):
+        # With nothing to decide or show between epochs (no stop, no step-size cut, no
+        # look at each epoch's weights), the compiled loop runs several epochs per call,
+        # recorded below one by one: on small data a call costs as much as an epoch.
+        ahead = []
+        independent = (
+            self.tol is None
+            and not (self.early_stopping or self.restore_best_weights or self.verbose)
+            # without tol, 'adaptive' and 'auto' never cut: their steps are constant
+            and isinstance(plateau_of(trainer.schedule), (type(None), Adaptive, Auto))
+            and not getattr(self, "_skl_callbacks", None)
+        )
+        for i in range(self.max_iter):
             tic = time.perf_counter()
             progress = callbacks.epoch_begin(
                 state, -(-X.shape[0] // trainer.batch_size_for(len(sw)))
             )
-            objective, lr, bound = trainer.run_epoch(state, X, Y, sw, rng, progress)
+            if not ahead:
+                at_once = 1
+                if independent:
+                    at_once = trainer.epochs_at_once(X.shape[0], Y.shape[1], self.max_iter - i)
+                if at_once > 1:
+                    ahead = trainer.run_epochs(state, X, Y, sw, rng, at_once)[::-1]
+                else:
+                    ahead = [trainer.run_epoch(state, X, Y, sw, rng, progress)]
+            objective, lr, bound = ahead.pop()
             n_bound += bound
             weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
@@ -871,6 +898,9 @@ class _Callbacks:
         self.epoch = None
         if self.root is not None:
             self.root.call_on_fit_task_begin(estimator=estimator, **self.data)
+        # Epochs open subtasks only for callbacks to see: with none, they cost as much
+        # as a small epoch (650 rows) and tell no one.
+        self.watched = bool(getattr(estimator, "_skl_callbacks", None))
 
     def _attributes(self, weights):
         return self.estimator._coef_attributes(weights.copy())
@@ -878,13 +908,12 @@ class _Callbacks:
     def epoch_begin(self, state, n_batches):
         """Open the epoch's subtask; for a long epoch, return the progress
         hooks that ``run_epoch`` calls around each tenth of its batches."""
-        if self.root is None:
+        if self.root is None or not self.watched:
             return None
         self.state = state
         # Splitting the epoch costs a few calls into the compiled loop: only
         # when a callback is there to see the parts.
-        watched = bool(getattr(self.estimator, "_skl_callbacks", None))
-        self.segments = 10 if watched and n_batches >= LONG_EPOCH_BATCHES else 0
+        self.segments = 10 if n_batches >= LONG_EPOCH_BATCHES else 0
         self.epoch = self.root.subcontext(task_name="epoch", max_subtasks=self.segments)
         self.epoch.call_on_fit_task_begin(
             estimator=self.estimator,
@@ -904,7 +933,7 @@ class _Callbacks:
 
     def epoch_end(self, weights):
         """Report the epoch's end; True when a callback asks to stop."""
-        if self.root is None:
+        if self.root is None or not self.watched:
             return False
         return bool(self.epoch.call_on_fit_task_end(
             estimator=self.estimator, reconstruction_attributes=self._attributes(weights),

@@ -38,6 +38,14 @@ from .penalties import cumulative_l1
 
 # With engine='auto', epochs (or streams) of at least this many steps run compiled.
 AUTO_COMPILE_STEPS = 2_000
+# Epochs run in one compiled call keep their raw predictions: at most this many numbers.
+_RAWS_AT_ONCE = 1 << 14
+
+
+def _rows_at_once(n_outputs):
+    """Rows whose raw predictions are taken at once outside the loops (the loss values,
+    the final check): 2^16 numbers, so that many classes cost no (n, K) temporaries."""
+    return max(1, (1 << 16) // n_outputs)
 
 
 class TrainState:
@@ -253,33 +261,50 @@ class Trainer:
         consecutive runs and has its ``begin()`` and ``end()`` called around
         each (the callbacks' view inside a long epoch); the steps are the same.
         """
+        return self.run_epochs(state, X, Y, sw, rng, 1, progress)[0]
+
+    def epochs_at_once(self, n_samples, n_outputs, max_epochs):
+        """How many epochs ``run_epochs`` should run in one call (at most ``max_epochs``):
+        several where the compiled loop runs them and the raw predictions of that many
+        epochs stay small (``_RAWS_AT_ONCE`` numbers), else 1. Only for a caller that
+        needs nothing from Python between the epochs (no step-size cuts, no stop, no
+        look at the weights)."""
+        b = self.batch_size_for(n_samples)
+        if self.streaming or not self._compiled(n_samples, b, 0):
+            return 1
+        return int(max(1, min(max_epochs, _RAWS_AT_ONCE // (n_samples * n_outputs))))
+
+    def run_epochs(self, state, X, Y, sw, rng, n_epochs=1, progress=None):
+        """``n_epochs`` epochs of ``run_epoch`` (several only in the compiled loop, in one
+        call, and without ``progress``; one where a weight is zero): a list of its
+        ``(objective, last step size, steps bounded)``, one per epoch run. The rows are
+        shuffled as that many calls of ``run_epoch`` would shuffle them, with the same
+        draws from ``rng``."""
         n = X.shape[0]
         b = self.batch_size_for(n)
         sq = self._safe_rows(X, n)
-        # One batch covers every row whatever the order: do not shuffle (or copy) X.
-        order = None
-        if self.shuffle and b < n:
-            if self._order is None or len(self._order) != n:
-                self._order = np.arange(n)
-            # A uniform shuffle of any order is uniform: shuffling last epoch's
-            # in place saves making and filling a new array every epoch.
-            rng.shuffle(self._order)
-            order = self._order
         K = state.theta.shape[0]
-        if self._raws is None or self._raws.shape != (n, K):
-            self._raws = np.zeros((n, K), dtype=state.theta.dtype)
-        raws = self._raws
         weight_sum, positive, starts, steps, fraction = self._epoch_plan(sw, b)
+        # With zero weights, which batches are skipped depends on the epoch's order.
+        n_epochs = n_epochs if positive else 1
+        orders = self._orders(rng, n, b, n_epochs)
+        if self._raws is None or self._raws.shape != (n_epochs, n, K):
+            self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
+        raws = self._raws
         if not positive:
             # A batch whose weights are all zero carries no gradient: skip it.
             # Its rows keep an earlier epoch's (finite) predictions, weighted 0.
-            batch_weight = np.add.reduceat(sw if order is None else sw[order], starts)
+            batch_weight = np.add.reduceat(sw if orders is None else sw[orders[0]], starts)
             starts, fraction = starts[batch_weight > 0], fraction[batch_weight > 0]
             steps = steps[: len(starts)]
+        if n_epochs > 1:
+            epochs = np.arange(n_epochs)[:, None]
+            steps = (steps + len(starts) * epochs).ravel()
+            fraction = (fraction + epochs).ravel()
         lrs = self.schedule.rates(
             self.learning_rate, state.t + steps, state.epoch + fraction, self.context
         )
-        lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64)
+        lrs = np.asarray(lrs * state.lr_scale, dtype=np.float64).reshape(n_epochs, len(starts))
         if self.streaming:
             # The stream's mean weight, this call's rows included: a weight that
             # is constant within a call then still counts against other calls.
@@ -288,31 +313,56 @@ class Trainer:
             mean_weight = state.weight_sum / state.rows_seen
         else:
             mean_weight = weight_sum / n
-        if self.average_per_epoch:
-            state.n_avg = 0
-        loop = self._compiled_loop if self._compiled(n, b, state.t) else self._numpy_loop
-        segments = progress.segments if progress else 1
-        edges = [len(starts) * i // segments for i in range(segments + 1)]
-        penalty_sum = 0.0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-                if progress:
-                    progress.begin()
-                if hi > lo:
-                    penalty_sum += loop(state, X, Y, sw, order, starts[lo:hi], b, lrs[lo:hi],
-                                        sq, mean_weight, raws)  # fmt: skip
-                if progress:
-                    progress.end()
-            objective = (self._loss_sum(Y, sw, raws) + penalty_sum) / weight_sum
-        n_bound, last_lr = self._steps_taken(lrs, starts, order, sw, sq, mean_weight)
-        state.epoch += 1
+            if self._compiled(n, b, state.t):
+                penalty_sums = self._compiled_loop(state, X, Y, sw, orders, starts, b, lrs, sq,
+                                                   mean_weight, raws, progress)  # fmt: skip
+            else:
+                penalty_sums = [self._numpy_epoch(state, X, Y, sw, orders, starts, b, lrs, sq,
+                                                  mean_weight, raws, progress)]  # fmt: skip
+            done = len(penalty_sums)
+            objectives = (self._loss_sums(Y, sw, raws[:done]) + penalty_sums) / weight_sum
+        n_bound, last_lr = self._steps_taken(lrs[:done], starts, orders, sw, sq, mean_weight)
         # An infinite optimizer slot (Adam's second moment of a gradient that
-        # overflowed) freezes the weights silently: that is divergence too. So
-        # is a finite weight whose objective is not (the loss of 6e151 * x).
-        finite = np.isfinite(objective) and np.isfinite(state.theta).all()
-        if not (finite and all(np.isfinite(s).all() for s in state.opt_state)):
+        # overflowed) freezes the weights silently: that is divergence too. So is a
+        # finite weight whose objective is not (the loss of 6e151 * x). (The compiled
+        # loop stops after an epoch whose weights are not finite: its last here.)
+        finite = np.isfinite(objectives).all()
+        if not (
+            finite
+            and np.isfinite(state.theta).all()
+            and all(np.isfinite(s).all() for s in state.opt_state)
+        ):
+            state.epoch += int(np.argmin(np.isfinite(objectives))) + 1 if not finite else done
             raise DivergenceError(self._divergence_message(state.epoch, X))
-        return objective, last_lr, n_bound
+        state.epoch += done
+        return list(zip(objectives.tolist(), last_lr, n_bound, strict=True))
+
+    def _orders(self, rng, n, b, n_epochs):
+        """The row order of each of ``n_epochs`` epochs, ``(n_epochs, n)``, or None (in
+        the data's order). Each is a uniform shuffle of the last, drawn as
+        ``rng.shuffle`` would draw it epoch by epoch (``Generator.permuted`` along
+        rows takes the same draws, and Fisher-Yates applies the same swaps to any
+        array, so a shuffle of last epoch's order is last epoch's order taken in the
+        order of a shuffled ``arange``)."""
+        if not self.shuffle or b >= n:  # one batch covers every row whatever the order
+            return None
+        if self._order is None or len(self._order) != n:
+            self._order = np.arange(n)
+        if n_epochs == 1:
+            # A uniform shuffle of any order is uniform: shuffling last epoch's in
+            # place saves making and filling a new array every epoch.
+            rng.shuffle(self._order)
+            return self._order[None]
+        orders = np.empty((n_epochs, n), dtype=self._order.dtype)
+        orders[:] = np.arange(n)
+        rng.permuted(orders, axis=1, out=orders)
+        previous = self._order
+        for order in orders:
+            order[:] = previous[order]
+            previous = order
+        self._order = orders[-1].copy()
+        return orders
 
     def _epoch_plan(self, sw, b):
         """What an epoch computes from the weights ``sw`` and batch size ``b`` alone, kept
@@ -342,26 +392,39 @@ class Trainer:
     def objective_at(self, weights, X, Y, sw):
         """The training objective at ``weights`` on all rows (one pass; nan or inf
         where the loss overflows)."""
+        value = 0.0
+        # Not (n, K) predictions at once (GBs for many classes), nor many slices of a
+        # sparse X (each a copy): 2^16 numbers at a time, 2^20 when sparse.
+        rows = _rows_at_once(Y.shape[1]) * (16 if sparse.issparse(X) else 1)
         with np.errstate(over="ignore", invalid="ignore"):
-            raw = safe_sparse_dot(X, weights[:, :-1].T, dense_output=True) + weights[:, -1]
-            value = self._loss_sum(Y, sw, raw) / float(sw.sum())
-            return value + self.penalty.value(weights[:, :-1])
+            for s in range(0, X.shape[0], rows):
+                part = slice(s, s + rows)
+                Xp = X if rows >= X.shape[0] else X[part]
+                raw = safe_sparse_dot(Xp, weights[:, :-1].T, dense_output=True)
+                value += self._loss_sum(Y[part], sw[part], raw + weights[:, -1])
+            return value / float(sw.sum()) + self.penalty.value(weights[:, :-1])
 
-    def _steps_taken(self, lrs, starts, order, sw, sq, mean_weight):
-        """How many of the epoch's steps ``safe_steps`` bounded, and the last step taken.
+    def _steps_taken(self, lrs, starts, orders, sw, sq, mean_weight):
+        """How many of each epoch's steps ``safe_steps`` bounded, and the last step taken
+        (``lrs`` of shape ``(n_epochs, n_batches)``; arrays of ``n_epochs``).
 
         Counted here, vectorised, from what the loops bound by (one-row batches:
         ``total`` is ``mean_weight``), rather than by a counter in the loops.
         """
-        if not len(lrs):
-            return 0, float(self.learning_rate)
+        n_epochs = lrs.shape[0]
+        if not lrs.shape[1]:
+            return [0] * n_epochs, [float(self.learning_rate)] * n_epochs
+        last = lrs[:, -1].tolist()
         if sq is None:
-            return 0, float(lrs[-1])
-        rows = starts if order is None else order[starts]
+            return [0] * n_epochs, last
+        rows = starts if orders is None else orders[:, starts]
         curvature = sw[rows] * sq[rows]
-        n_bound = int(np.count_nonzero(lrs * curvature > mean_weight))
-        last = float(lrs[-1])
-        return n_bound, last * bound_factor(last, float(curvature[-1]), mean_weight)
+        n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
+        last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
+        if orders is None:
+            last_curvature = [last_curvature] * n_epochs
+        return n_bound, [lr * bound_factor(lr, c, mean_weight)
+                         for lr, c in zip(last, last_curvature, strict=True)]  # fmt: skip
 
     def _divergence_message(self, epoch, X):
         """Why training diverged: the input overflowed, or the step was too large."""
@@ -380,19 +443,30 @@ class Trainer:
             "clip_norm."
         )
 
-    def _loss_sum(self, Y, sw, raws, chunk=1 << 16):
+    def _loss_sum(self, Y, sw, raws):
         """``sum(sw * loss(Y, raws))``, in chunks that keep the loss's temporaries small.
 
         Both loops only record each row's raw prediction at its step: one
         vectorised evaluation afterwards costs less than one per batch (or, in
         the compiled loop, a ``log1p`` call per row).
         """
+        chunk = _rows_at_once(Y.shape[1])
         if len(sw) <= chunk:
             return float(sw @ self.loss.value(Y, raws))
         return sum(
             float(sw[s : s + chunk] @ self.loss.value(Y[s : s + chunk], raws[s : s + chunk]))
             for s in range(0, len(sw), chunk)
         )
+
+    def _loss_sums(self, Y, sw, raws):
+        """``_loss_sum`` of each epoch's raw predictions ``raws[e]``: an array. Several
+        small epochs take one evaluation of the loss (one per epoch would cost as
+        much as a small epoch)."""
+        n_epochs, n, K = raws.shape
+        if n_epochs == 1:
+            return np.array([self._loss_sum(Y, sw, raws[0])])
+        Ys = np.broadcast_to(Y, raws.shape).reshape(-1, K)
+        return self.loss.value(Ys, raws.reshape(-1, K)).reshape(n_epochs, n) @ sw
 
     def _compiled(self, n_samples, batch_size, steps_taken):
         """Whether this epoch runs in the compiled loop.
@@ -487,10 +561,39 @@ class Trainer:
                       f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
         return penalty_sum
 
-    def _compiled_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
+    def _numpy_epoch(self, state, X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws,
+                     progress=None, e=0):  # fmt: skip
+        """Epoch ``e`` of ``run_epochs`` in ``_numpy_loop``, in ``progress.segments`` runs
+        of batches when given; returns its penalty sum."""
+        if self.average_per_epoch:
+            state.n_avg = 0
+        order = None if orders is None else orders[e]
+        segments = progress.segments if progress else 1
+        edges = [len(starts) * i // segments for i in range(segments + 1)]
+        penalty_sum = 0.0
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            if progress:
+                progress.begin()
+            if hi > lo:
+                penalty_sum += self._numpy_loop(
+                    state, X, Y, sw, order, starts[lo:hi], b, lrs[e, lo:hi], sq, mean_weight,
+                    raws[e],
+                )  # fmt: skip
+            if progress:
+                progress.end()
+        return penalty_sum
+
+    def _compiled_loop(self, state, X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws,
+                       progress=None):  # fmt: skip
+        """The epochs of ``run_epochs`` in ``_loop.loop``: one call for all of them, or
+        ``progress.segments`` calls for one; returns each epoch's penalty sum (only
+        those it ran: it stops after an epoch whose weights are not finite)."""
         is_sparse = sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
-        rows = np.arange(X.shape[0]) if order is None else order
+        n_epochs = lrs.shape[0]
+        if orders is None:
+            orders = np.empty((n_epochs, X.shape[0]), dtype=np.intp)
+            orders[:] = np.arange(X.shape[0])
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1
@@ -503,21 +606,46 @@ class Trainer:
                 b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
                 float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
                 float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
-                cumulative, mean_weight, self.average_start,
+                cumulative, mean_weight, self.average_start, self.average_per_epoch,
             ))  # fmt: skip
-        # Plain tuples: see _loop.loop.
-        args = (
-            tuple(Data(data, X.shape[1], Y, sw, sq if safe else sw, rows, starts, lrs, raws)),
-            self._config[1],
-            tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
-        )
-        try:
-            (state.t, state.n_avg, penalty_sum), self._kernel = run_compiled(
-                type(self.loss), type(self.optimizer), is_sparse, args, self._kernel
-            )
-        except CompileError as exc:  # raised before the loop starts: nothing has changed
-            if self.engine == "numba":
-                raise
-            warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
-            return self._numpy_loop(state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws)
-        return penalty_sum
+        if self.average_per_epoch:  # the loop starts the average afresh from epoch 2 on
+            state.n_avg = 0
+        segments = progress.segments if progress and n_epochs == 1 else 1
+        edges = [0, len(starts)]
+        if segments > 1:
+            edges = [len(starts) * i // segments for i in range(segments + 1)]
+        penalty_sums = np.zeros(n_epochs)
+        done = n_epochs
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            if progress:
+                progress.begin()
+            if hi > lo:
+                part = lrs if segments == 1 else np.ascontiguousarray(lrs[:, lo:hi])
+                # Plain tuples: see _loop.loop.
+                args = (
+                    tuple(Data(data, X.shape[1], Y, sw, sq if safe else sw, orders,
+                               starts[lo:hi], part, raws)),
+                    self._config[1],
+                    tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
+                )  # fmt: skip
+                try:
+                    (state.t, state.n_avg, pens, done), self._kernel = run_compiled(
+                        type(self.loss), type(self.optimizer), is_sparse, args, self._kernel
+                    )
+                except CompileError as exc:  # raised before the loop starts: nothing changed
+                    if self.engine == "numba":
+                        raise
+                    warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
+                    if segments > 1:  # one epoch: this run of its batches
+                        pens = self._numpy_loop(
+                            state, X, Y, sw, orders[0], starts[lo:hi], b, lrs[0, lo:hi], sq,
+                            mean_weight, raws[0],
+                        )  # fmt: skip
+                    else:
+                        pens = [self._numpy_epoch(state, X, Y, sw, orders, starts, b, lrs, sq,
+                                                  mean_weight, raws, e=e)
+                                for e in range(n_epochs)]  # fmt: skip
+                penalty_sums += pens
+            if progress:
+                progress.end()
+        return penalty_sums[:done]

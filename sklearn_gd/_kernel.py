@@ -45,20 +45,22 @@ from . import losses, optimizers
 
 # The compiled loop's arguments (``_loop.loop``): what an epoch reads, how it trains,
 # and what it changes. numba takes named tuples of arrays and numbers as they are.
-Data = namedtuple("Data", "X d Y sw sq order starts lrs raws")
-Data.__doc__ = """The epoch's input: ``X`` (an array, or ``(data, indices, indptr)`` of a CSR
+Data = namedtuple("Data", "X d Y sw sq orders starts lrs raws")
+Data.__doc__ = """The epochs' input: ``X`` (an array, or ``(data, indices, indptr)`` of a CSR
 matrix) with ``d`` columns, targets ``Y``, weights ``sw``, the rows' curvatures ``sq``
-(``sw`` when not ``safe``: prefetched only), the row ``order``, the batches' ``starts``
-and step sizes ``lrs``, and ``raws``, which receives each row's raw prediction."""
+(``sw`` when not ``safe``: prefetched only), and per epoch ``e`` the row order
+``orders[e]``, the batches' step sizes ``lrs[e]`` (the batches start at ``starts``), and
+``raws[e]``, which receives each row's raw prediction."""
 Config = namedtuple(
     "Config",
     "b hyper param l2 l1 fit_intercept clip_norm decay safe linear cumulative mean_weight "
-    "average_start",
+    "average_start average_per_epoch",
 )
-Config.__doc__ = """How the epoch trains: batch size ``b``, the rule's ``hyper``, the loss's
+Config.__doc__ = """How the epochs train: batch size ``b``, the rule's ``hyper``, the loss's
 ``param``, the penalty's ``l2`` and ``l1``, ``clip_norm`` (0: off), AdamW's ``decay``,
 ``safe`` steps, a ``linear`` rule, the ``cumulative`` L1 of one-row steps, the
-gradient normaliser ``mean_weight`` and ``average_start`` (0: no averaging)."""
+gradient normaliser ``mean_weight``, ``average_start`` (0: no averaging) and
+``average_per_epoch`` (each epoch's iterates averaged afresh)."""
 State = namedtuple("State", "theta slots u q avg t n_avg")
 State.__doc__ = """What the epoch changes: the weights ``theta``, the rule's ``slots``, the
 cumulative L1 ``(u, q)`` and the average ``avg`` (``theta`` where unused: never read),
@@ -167,6 +169,8 @@ def compilable(loss, optimizer, l1=False):
         return f"{name} has no gradient_function"
     if loss.gradient is not losses.Loss.gradient:
         return f"{name} overrides gradient(), which the compiled loop cannot run"
+    if loss.rowwise and loss.row_gradient_function is None:
+        return f"{name} is rowwise and has no row_gradient_function (one row, in place)"
     return None
 
 
@@ -237,6 +241,8 @@ def _bound_functions(loss, optimizer):
 
     return {
         "_gradient": loss.gradient_function,
+        # Called only for rowwise losses (numba compiles a function when it is called).
+        "_row_gradient": loss.row_gradient_function or loss.gradient_function,
         "_rule": optimizer.rule,
         "_effective": optimizer.effective or optimizers.sgd_effective,  # unused without L1
         "_prox": soft_threshold,
@@ -300,7 +306,7 @@ def kernel_source(loss, optimizer, sparse, cache=True, search=False):
     from . import __version__
 
     bound = _bound_functions(loss, optimizer)
-    lazy = not loss.rowwise and bool(optimizer.linear) and sparse
+    lazy = bool(optimizer.linear) and sparse
     block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache)
     head, tail = _loop_source(_SEARCH_FILE if search else _LOOP_FILE)
     source = f"{head}{_BEGIN}{block}{_END}{tail}"

@@ -35,6 +35,7 @@ def njit(**options):
 # --- bindings: filled per combination by sklearn_gd._kernel ---
 from sklearn_gd._engine import bound_factor as _bound_factor  # noqa: E402
 from sklearn_gd.losses import squared_error_gradient as _gradient  # noqa: E402
+from sklearn_gd.losses import squared_error_gradient as _row_gradient  # noqa: E402
 from sklearn_gd.optimizers import sgd_effective as _effective  # noqa: E402
 from sklearn_gd.optimizers import sgd_rule as _rule  # noqa: E402
 from sklearn_gd.penalties import cumulative_l1 as _cumulative  # noqa: E402
@@ -68,6 +69,7 @@ ROW_STEP = not ROWWISE
 # Not cached on their own: they are inlined into the loop, whose cache holds them,
 # and a user's function may live where numba cannot write a cache.
 gradient_fn = _njit(inline="always", error_model="numpy")(_gradient)
+row_gradient_fn = _njit(inline="always", error_model="numpy")(_row_gradient)  # ROWWISE only
 rule_fn = _njit(inline="always", error_model="numpy")(_rule)
 effective_fn = _njit(inline="always", error_model="numpy")(_effective)
 prox_fn = _njit(inline="always", error_model="numpy")(_prox)
@@ -242,30 +244,57 @@ def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_interce
         add_rows(X, d, order, s, nb, buf, grad, k, fit_intercept)
 
 
-# Row-wise losses (softmax) take the batch's gathered rows at once.
+# Row-wise losses (softmax): each row's gradient is computed in place in ``rows[j]``
+# (``row_gradient_fn``), so that a batch allocates nothing.
 @njit(cache=True, inline="always")
 def rowwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total,
-                           grad, buf, raws):  # fmt: skip
+                           grad, rows, raws):  # fmt: skip
     K = theta.shape[0]
-    raw = np.empty((nb, K), dtype=theta.dtype)
-    Yb = np.empty((nb, K), dtype=Y.dtype)
-    swb = np.empty(nb, dtype=sw.dtype)
     for j in range(nb):
         if s + j + AHEAD < order.shape[0]:
             fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
         i = order[s + j]
-        swb[j] = sw[i]
         for k in range(K):
-            Yb[j, k] = Y[i, k]
-            raw[j, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-            raws[i, k] = raw[j, k]
-    gradient = gradient_fn(Yb, raw, param) * (swb / total)[:, None]
+            raws[i, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        row_gradient_fn(Y[i], raws[i], param, rows[j])
+        weight = sw[i] / total
+        for k in range(K):
+            rows[j, k] *= weight
     grad[:, d] = 0.0
     for k in range(K):
-        add_rows(X, d, order, s, nb, gradient[:, k], grad, k, fit_intercept)
+        add_rows(X, d, order, s, nb, rows[:, k], grad, k, fit_intercept)
 
 
-batch_gradient = rowwise_batch_gradient if ROWWISE else elementwise_batch_gradient
+# ``buf``: one number per row of a batch, or one row of gradients per row (row-wise).
+@njit(cache=True, inline="always")
+def elementwise_buffer(theta, b):
+    return np.empty(b, dtype=theta.dtype)
+
+
+@njit(cache=True, inline="always")
+def rowwise_buffer(theta, b):
+    return np.empty((b, theta.shape[0]), dtype=theta.dtype)
+
+
+# The gradient of row ``i``'s loss in each output, from its raw predictions ``raws[i]``,
+# into ``out``: one number at a time, or the whole row (softmax) in place.
+@njit(cache=True, inline="always")
+def elementwise_row_gradient(Y, i, raws, param, out):
+    for k in range(out.shape[0]):
+        out[k] = gradient_fn(Y[i, k], raws[i, k], param)
+
+
+@njit(cache=True, inline="always")
+def rowwise_row_gradient(Y, i, raws, param, out):
+    row_gradient_fn(Y[i], raws[i], param, out)
+
+
+if ROWWISE:
+    batch_gradient, batch_buffer = rowwise_batch_gradient, rowwise_buffer
+    row_gradient = rowwise_row_gradient
+else:
+    batch_gradient, batch_buffer = elementwise_batch_gradient, elementwise_buffer
+    row_gradient = elementwise_row_gradient
 
 
 # --- the update -----------------------------------------------------------------------
@@ -326,7 +355,7 @@ def penalty_at(theta, d, l2, l1):
 def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     pen = 0.0
     if l2 != 0.0 or l1 != 0.0:
         pen = penalty_at(theta, d, l2, l1)
@@ -397,7 +426,10 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
 # ``materialize`` writes both out. The rule is still ``rule_fn``: a linear rule
 # (``Optimizer.linear``) steps ``v`` with the gradient over ``scale``. For the loss
 # curve, ``vsq[k]`` follows ``||v_k||^2`` (updated with each touched coordinate,
-# recomputed when written out), so ``alpha * R = l2 / 2 * scale^2 * vsq``.
+# recomputed when written out), so ``alpha * R = l2 / 2 * scale^2 * vsq``. A row's raw
+# predictions are taken for every output before any steps, so that softmax (one-vs-rest
+# too) steps each output with the gradient of the row's whole loss: multiclass sparse
+# steps are O(nnz * n_outputs) as well.
 
 
 @njit(cache=True, inline="always")
@@ -418,10 +450,11 @@ def lazy_loop(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     values, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
     scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
+    grads = np.empty(K, dtype=theta.dtype)
     for k in range(K):
         for f in range(d):
             vsq[k] += theta[k, f] * theta[k, f]
@@ -441,9 +474,11 @@ def lazy_loop(data, c, state):
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
-            raw = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-            raws[i, k] = raw
-            a = gradient_fn(Y[i, k], raw, param) * (sw[i] / mean_weight)
+            raws[i, k] = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        # All outputs' raw predictions first: softmax couples them.
+        row_gradient(Y, i, raws, param, grads)
+        for k in range(K):
+            a = grads[k] * (sw[i] / mean_weight)
             # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
             scale[k] *= max(0.0, 1.0 - lr * l2)
             # Write out before v outgrows its range (or the scale reaches 0), and before
@@ -452,9 +487,10 @@ def lazy_loop(data, c, state):
             # error with scale < 1e-9 as the only check, 1e-15 with this one too).
             if scale[k] < 1e-9 or alpha[k] > 10.0 * beta[k] * scale[k]:
                 materialize(theta, avg, k, d, scale, alpha, beta, vsq)
+            a_v = a / scale[k]  # one division per row and output, not per coordinate
             for p in range(indptr[i], indptr[i + 1]):
                 f = indices[p]
-                v = rule_fn(theta[k, f], a * values[p] / scale[k], (), lr, t, hyper)[0]
+                v = rule_fn(theta[k, f], a_v * values[p], (), lr, t, hyper)[0]
                 if averaging:
                     avg[k, f] -= alpha[k] * (v - theta[k, f])
                 vsq[k] += v * v - theta[k, f] * theta[k, f]
@@ -479,24 +515,20 @@ def lazy_loop(data, c, state):
 # --- the loop -------------------------------------------------------------------------
 
 
-# The batch loop of ``Trainer._numpy_loop``, with rows read in place; its arguments are
-# the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``, as plain
-# tuples (unpacked by position here): numba types a named tuple argument on a slow
-# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
-# Returns the step count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)``
-# (the loss curve's penalty). ``run_epoch`` counts the steps ``safe_steps`` bounds: a
-# counter here made the row step 3x slower (measured, d=20).
+# The batch loop of ``Trainer._numpy_loop`` for one epoch, with rows read in place:
+# ``loop`` below with ``order``, ``lrs`` and ``raws`` of this epoch. Returns the step
+# count, the averaged iterates and ``sum_B sum(sw_B) * alpha * R(w_B)`` (the loss
+# curve's penalty). ``run_epochs`` counts the steps ``safe_steps`` bounds: a counter
+# here made the row step 3x slower (measured, d=20).
 @njit(cache=True)
-def loop(data, c, state):
+def epoch(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start) = c  # fmt: skip
-    if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:
-        return lazy_loop(data, c, state)
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
-    buf = np.empty(b, dtype=theta.dtype)
+    buf = batch_buffer(theta, b)
     xrow = np.zeros(d, dtype=theta.dtype)
     pen = 0.0
     for kb in range(starts.shape[0]):
@@ -543,3 +575,35 @@ def loop(data, c, state):
                 for f in range(d + 1):
                     avg[k, f] += (theta[k, f] - avg[k, f]) * share
     return t, n_avg, pen
+
+
+# The epochs ``e`` of ``orders[e]`` (the row order), ``lrs[e]`` (the batches' step sizes)
+# and ``raws[e]`` (each row's raw prediction at its step) in one call: on small data the
+# interpreter's round trip per epoch costs as much as the epoch (650 rows, d=20). The
+# arguments are the fields of the named tuples ``_kernel.Data``, ``Config`` and ``State``,
+# as plain tuples (unpacked by position): numba types a named tuple argument on a slow
+# path that also keeps a reference per call (numba issue 9733; 200 bytes a call).
+# Returns the step count, the averaged iterates, each epoch's penalty sum and the number
+# of epochs run: it stops after an epoch whose weights are not finite (divergence).
+@njit(cache=True)
+def loop(data, c, state):
+    X, d, Y, sw, sq, orders, starts, lrs, raws = data
+    theta, slots, u, q, avg, t, n_avg = state
+    (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
+     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+    pens = np.zeros(orders.shape[0])
+    for e in range(orders.shape[0]):
+        if average_per_epoch and e > 0:  # the caller starts epoch 0's average
+            n_avg = 0
+        data_e = (X, d, Y, sw, sq, orders[e], starts, lrs[e], raws[e])
+        state_e = (theta, slots, u, q, avg, t, n_avg)
+        if LAZY and b == 1 and clip_norm == 0.0 and l1 == 0.0 and decay == 0.0:  # constant LAZY
+            t, n_avg, pen = lazy_loop(data_e, c, state_e)
+        else:
+            t, n_avg, pen = epoch(data_e, c, state_e)
+        pens[e] = pen
+        for k in range(theta.shape[0]):
+            for f in range(d + 1):
+                if not np.isfinite(theta[k, f]):
+                    return t, n_avg, pens, e + 1
+    return t, n_avg, pens, orders.shape[0]

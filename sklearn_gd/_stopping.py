@@ -247,8 +247,9 @@ class Monitor:
     @property
     def exact_value(self):
         """Whether this monitor reads the objective at the averaged weights (``'auto'``
-        on stochastic batches, on the training objective) rather than the epoch's."""
-        return self.auto and self.stochastic and self.converge_rule
+        on stochastic batches, on the training objective, with a ``tol`` to decide by)
+        rather than the epoch's."""
+        return self.auto and self.stochastic and self.converge_rule and self.tol is not None
 
     @property
     def _may_stop(self):

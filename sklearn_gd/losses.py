@@ -16,7 +16,9 @@ same gradient code (both loops evaluate an epoch's loss values afterwards, in
 NumPy). ``param`` is the loss's one hyperparameter (``epsilon`` or
 ``quantile``). The functions are elementwise, so the compiled loop calls them
 on single numbers and allocates nothing per row; a loss that couples its
-outputs (softmax) sets ``rowwise`` and takes whole rows instead.
+outputs (softmax) sets ``rowwise`` and takes whole rows instead; for the compiled
+loop it also names ``row_gradient_function(y, raw, param, out)``, the gradient of
+one row written into ``out``.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
 one-hot (multinomial). Definitions follow scikit-learn so that our objective
@@ -203,6 +205,21 @@ def multinomial_gradient(y, raw, param):
     return e / np.expand_dims(e.sum(axis=1), 1) - y
 
 
+# The same gradient for one row (``y``, ``raw`` and ``out`` of shape ``(n_outputs,)``),
+# written into ``out`` (which may be ``raw``): the compiled loop's form, which allocates
+# nothing per row. The operations of ``multinomial_gradient``, in the same order.
+def multinomial_gradient_row(y, raw, param, out):
+    top = raw[0]
+    for k in range(1, raw.shape[0]):
+        top = max(top, raw[k])
+    total = 0.0
+    for k in range(raw.shape[0]):
+        out[k] = np.exp(raw[k] - top)
+        total += out[k]
+    for k in range(raw.shape[0]):
+        out[k] = out[k] / total - y[k]
+
+
 # --- the classes ---------------------------------------------------------------------
 
 
@@ -230,6 +247,7 @@ class Loss:
 
     value_function = None
     gradient_function = None
+    row_gradient_function = None  # rowwise losses: one row's gradient, in place
     rowwise = False
     curvature = None
     inverse_link = staticmethod(identity)
@@ -378,6 +396,7 @@ class MultinomialLogLoss(Loss):
 
     value_function = multinomial_value
     gradient_function = multinomial_gradient
+    row_gradient_function = multinomial_gradient_row
     rowwise = True
     curvature = 0.5
 

@@ -69,7 +69,8 @@ class Penalty:
         """``alpha * R(coef)``."""
         out = 0.0
         if self.l2:
-            out += 0.5 * self.l2 * float(np.vdot(coef, coef))
+            # einsum: np.vdot copies a strided view (coef is theta[:, :-1]), 60x slower
+            out += 0.5 * self.l2 * float(np.einsum("ij,ij->", coef, coef))
         if self.l1:
             out += self.l1 * float(np.abs(coef).sum())
         return out

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 
-from sklearn_gd import GDClassifier, GDRegressor
+from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from sklearn_gd.optimizers import OPTIMIZERS
 
@@ -84,11 +84,12 @@ def test_lazy_sparse_per_sample_sgd(alpha, average):
     sw = np.random.RandomState(0).uniform(0.1, 3.0, size=300)
     params = dict(optimizer="sgd", batch_size=1, learning_rate=0.1, alpha=alpha,
                   average=average, max_iter=3, tol=None, random_state=0)  # fmt: skip
-    for data, target in ((X, y), (X, y == 0)):  # one-vs-rest and binary
-        compiled = GDClassifier(engine="numba", **params)
-        compiled.fit(sp.csr_matrix(data), target, sample_weight=sw)
-        reference = GDClassifier(engine="numpy", **params).fit(data, target, sample_weight=sw)
-        _assert_same(compiled, reference)
+    # multinomial (softmax: each row's outputs stepped together), one-vs-rest, binary
+    for loss, target in (("log_loss", y), ("hinge", y), ("log_loss", y == 0)):
+        compiled = GDClassifier(engine="numba", loss=loss, **params)
+        compiled.fit(sp.csr_matrix(X), target, sample_weight=sw)
+        reference = GDClassifier(engine="numpy", loss=loss, **params)
+        _assert_same(compiled, reference.fit(X, target, sample_weight=sw))
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -228,6 +229,7 @@ def test_the_loop_module_is_the_kernel_of_its_default_bindings():
     bound = _kernel._bound_functions(SquaredError, SGD)
     assert bound == {
         "_gradient": loop_module._gradient,
+        "_row_gradient": loop_module._row_gradient,
         "_rule": loop_module._rule,
         "_effective": loop_module._effective,
         "_prox": loop_module._prox,
@@ -241,3 +243,74 @@ def test_the_loop_module_is_the_kernel_of_its_default_bindings():
         assert f"{name} = {getattr(loop_module, name)}\n" in block
     # The loop's arguments are the three named tuples, by field name.
     assert loop_module.loop.py_func.__code__.co_varnames[:3] == ("data", "c", "state")
+
+
+def _one_epoch_a_call(monkeypatch):
+    from sklearn_gd._engine import Trainer
+
+    monkeypatch.setattr(Trainer, "epochs_at_once", lambda self, n, k, most: 1)
+
+
+@pytest.mark.parametrize(
+    "params, sparse",
+    [
+        (dict(optimizer="sgd", batch_size=1, learning_rate=0.5), False),  # safe_steps bind
+        (dict(optimizer="sgd", batch_size=1, schedule="invscaling", average=50), True),
+        (dict(optimizer="adam", batch_size=7, penalty="elasticnet", clip_norm=1.0), False),
+        (dict(optimizer="momentum", batch_size=16, shuffle=False, schedule="cosine"), True),
+        (dict(optimizer="sgd", batch_size=1), "zero weights"),  # epochs one call each
+    ],
+)
+def test_epochs_run_at_once_equal_epochs_one_call_each(params, sparse, monkeypatch):
+    # Several epochs in one compiled call shuffle with the same draws (Generator.permuted
+    # along rows, composed with the last order), start each epoch's average afresh, and
+    # give each epoch its own loss, step size and bound count.
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, random_state=0)
+    sw = np.ones(len(y))
+    if sparse == "zero weights":  # which one-row batches are skipped depends on the order
+        sw[::7] = 0.0
+    X = sp.csr_matrix(X) if sparse is True else X
+    params = dict(engine="numba", max_iter=40, tol=None, random_state=0, **params)
+    calls = []
+    from sklearn_gd import _engine
+
+    run = _engine.run_compiled
+    monkeypatch.setattr(_engine, "run_compiled", lambda *a: calls.append(1) or run(*a))
+    at_once = GDClassifier(**params).fit(X, y, sample_weight=sw)
+    assert len(calls) == 40 if sparse == "zero weights" else len(calls) < 40 // 4
+    _one_epoch_a_call(monkeypatch)
+    one_by_one = GDClassifier(**params).fit(X, y, sample_weight=sw)
+    assert len(calls) >= 40
+    for name in ("intercept_", "learning_rate_curve_", "t_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(at_once, name), getattr(one_by_one, name))
+    # The averaged coefficients may differ in the last bit (the average of the
+    # epochs' steps is summed in another order); the loss curve sums in chunks.
+    np.testing.assert_allclose(at_once.coef_, one_by_one.coef_, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(at_once.loss_curve_, one_by_one.loss_curve_, rtol=1e-13)
+    # The generator is left where epoch-by-epoch shuffles leave it.
+    X2, y2 = make_classification(50, 6, n_informative=4, n_classes=3, random_state=1)
+    np.testing.assert_allclose(
+        at_once.partial_fit(X2, y2).coef_, one_by_one.partial_fit(X2, y2).coef_, rtol=1e-13
+    )
+
+
+def test_epochs_run_at_once_name_the_epoch_that_diverged(monkeypatch):
+    from sklearn_gd.schedules import Schedule
+
+    class Growing(Schedule):  # the step grows tenfold each epoch, until it diverges
+        def rates(self, learning_rate, t, epoch, context):
+            return learning_rate * 10.0 ** np.floor(epoch)
+
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    params = dict(engine="numba", optimizer="sgd", batch_size=1, learning_rate=1e-9,
+                  schedule=Growing(), safe_steps=False, max_iter=60, tol=None,
+                  random_state=0)  # fmt: skip
+    messages = []
+    for patch in (False, True):
+        if patch:
+            _one_epoch_a_call(monkeypatch)
+        with pytest.raises(DivergenceError, match=r"epoch \d+") as info:
+            GDRegressor(**params).fit(X, y)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "epoch 1 " not in messages[0]

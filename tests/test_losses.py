@@ -198,3 +198,27 @@ def test_target_intervals():
     for name in set(REGRESSION_LOSSES) - {"poisson"}:
         assert REGRESSION_LOSSES[name]().inverse_link(raw) is raw
     assert CLASSIFICATION_LOSSES["hinge"]().inverse_link is None
+
+
+@pytest.mark.parametrize("k", [3, 17, 500])
+def test_softmax_row_gradient_in_place_is_the_softmax_formula(k):
+    # The compiled loop's one-row form, written into its own input (as it may be):
+    # softmax(raw) - y from the formula exp(raw_k) / sum_j exp(raw_j), taken here in
+    # extended precision; large raw values must not overflow (shifted by the max).
+    rng = np.random.RandomState(k)
+    y = np.eye(k)[rng.randint(k, size=20)]
+    raw = rng.normal(scale=5.0, size=(20, k))
+    raw[0] += 700.0  # exp(700 + ...) overflows unshifted
+    e = np.exp((raw - raw.max(axis=1, keepdims=True)).astype(np.longdouble))
+    expected = (e / e.sum(axis=1, keepdims=True) - y).astype(float)
+    loss = MultinomialLogLoss()
+    for i in range(20):
+        row = raw[i].copy()
+        MultinomialLogLoss.row_gradient_function(y[i], row, loss.param, row)
+        np.testing.assert_allclose(row, expected[i], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(loss.gradient(y, raw), expected, rtol=1e-13, atol=1e-15)
+    # Compiled, the same numbers as in Python.
+    numba = pytest.importorskip("numba")
+    out = np.empty(k)
+    numba.njit(MultinomialLogLoss.row_gradient_function)(y[0], raw[0], loss.param, out)
+    np.testing.assert_allclose(out, expected[0], rtol=1e-13, atol=1e-15)

@@ -665,3 +665,20 @@ def test_per_sample_l1_gives_exact_zeros():
                         alpha=0.05, max_iter=5, tol=None, random_state=0)  # fmt: skip
     model.fit(X, y)
     assert np.all(model.coef_[2:] == 0.0) and np.all(model.coef_[:2] != 0.0)
+
+
+def test_many_classes_take_the_loss_in_chunks():
+    # The loss values and the final check take the raw predictions 2^16 numbers at a time:
+    # beyond the encoded target and the loop's raw predictions (two (n, K) arrays, for
+    # now), fit makes no (n, K) temporaries (it made ~3 more: 2.4x the bound below).
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, d, K = 4000, 10, 200
+    X, y = rng.standard_normal((n, d)), rng.integers(0, K, n)
+    model = GDClassifier(max_iter=2, tol=None, random_state=0, engine="numpy")
+    tracemalloc.start()
+    model.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2.5 * n * K * 8
