@@ -32,7 +32,7 @@ from ._compat import (
     with_callbacks,
 )
 from ._engine import DivergenceError, Trainer
-from ._stopping import Monitor
+from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
 from .schedules import SCHEDULES, Schedule, ScheduleContext, plateau_of, resolve_schedule
@@ -552,6 +552,12 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             objective=not self.early_stopping,
             min_epochs=trainer.schedule.horizon(trainer.context, steps_per_epoch),
         )
+        constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start
+        if self.fit_intercept:
+            constant[:, -1] = trainer.loss.baseline(Y, sw)
+        divergence = DivergenceCheck(self._objective_at(trainer, X, Y, sw, theta),
+                                     self._objective_at(trainer, X, Y, sw, constant),
+                                     self._divergence_patience(monitor))  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
@@ -563,6 +569,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
             objective, lr, bound = trainer.run_epoch(state, X, Y, sw, rng, progress)
             n_bound += bound
+            if divergence.update(objective):  # on the training objective, whatever is monitored
+                raise self._divergence_error(divergence, gain)
             weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
             curves["learning_rate_curve_"].append(lr)
@@ -605,6 +613,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        # Judged at the weights the run ended with (before any restore): a run-away
+        # that a stopping rule ended, or an overshoot it stopped before recovering from.
+        if divergence.end(self._objective_at(trainer, X, Y, sw, state.weights)):
+            raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
         trainer.check_final(state, X, Y, sw)
@@ -684,6 +696,39 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if self.verbose:
             self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
         return self._fitted(state, curves, seed, best_epoch=None), first, lambda: None
+
+    @staticmethod
+    def _objective_at(trainer, X, Y, sw, theta):
+        """The training objective at ``theta`` on these rows (inf where it overflows)."""
+        coef = theta[:, :-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # The usual start (zero coefficients) needs no pass over X.
+            raw = (BaseGD._raw(X, coef, theta[:, -1]) if coef.any()
+                   else np.broadcast_to(theta[:, -1], Y.shape))  # fmt: skip
+            return trainer.objective(trainer._loss_sum(Y, sw, raw) / float(sw.sum()), theta)
+
+    def _divergence_patience(self, monitor):
+        """Epochs ``fit`` waits, after the objective rises far above the start, for it to
+        come back: a plateau schedule's patience before its first cut, then
+        ``n_iter_no_change`` epochs for the cut step to bring the objective back."""
+        return getattr(monitor, "patience", self.n_iter_no_change) + self.n_iter_no_change
+
+    def _divergence_error(self, check, gain, end=False):
+        """The ``DivergenceError`` of a finite run-away (``DivergenceCheck``)."""
+        onset, epoch = int(check.onset), check.epoch
+        value, reference = float(check.value) * gain, float(check.reference) * gain
+        if end:
+            how = f"the fit ended there, at {value:.4g} after epoch {epoch}"
+        else:
+            how = (f"did not come back to that value within {int(check.run)} epochs "
+                   f"(at {value:.4g} in epoch {epoch})")  # fmt: skip
+        return DivergenceError(
+            f"Training diverged in epoch {onset} with learning_rate={self.learning_rate}: "
+            f"the objective rose above {DIVERGENCE_FACTOR:g} times the larger of its values "
+            f"at the start weights and at the best constant model ({reference:.4g}), and "
+            f"{how}. Use a smaller learning_rate, scale the features (e.g. StandardScaler), "
+            "or set clip_norm."
+        )
 
     def _check_stream(self, state, trainer):
         """Refuse, before any step, parameter changes a running stream cannot take."""

@@ -183,3 +183,93 @@ class Monitor:
             return np.inf
         ratio = recent / before
         return recent * ratio / (1.0 - ratio)
+
+
+# --- divergence ----------------------------------------------------------------
+#
+# A step too large for the curvature makes the objective grow geometrically. That
+# raises once something becomes non-finite, but the stopping rules can end the run
+# first: no new best for n_iter_no_change epochs ("stall"), or 'adaptive' /
+# 'plateau' cutting the step to their floor while the objective sits far above
+# where it started; a huge first step of RMSProp can also freeze the weights far
+# off. Those runs end finite and wrong, so they are judged by their level.
+#
+# The reference is the larger of the objective at the start weights, f(w0), and of
+# the best constant model, f(c) (coefficients 0, the intercept at the loss's
+# baseline: init='baseline''s start); both are finite and known before the first
+# step. The objective is convex: a method whose steps suit the problem decreases
+# it, up to the transient overshoot of momentum and of the first steps of the
+# scale-free rules, and the noise of stochastic batches. Measured on every bundled
+# dataset, sane fits stay below DIVERGENCE_FACTOR times the reference (see
+# tests/test_divergence.py). f(c) keeps the ceiling off the floor when the start is
+# already near the optimum (a warm start, coef_init). A reference of 0 (the
+# perceptron from zero weights, whose objective has no scale) gives no ceiling:
+# only non-finite values count there.
+#
+# A run has diverged when
+# - after rising above the ceiling, its objective has not come back to the
+#   reference within `patience` epochs (a run-away, or a run frozen far off, that
+#   the schedule's cuts did not bring back), or
+# - it ends above the ceiling (the objective at its final weights): a run-away
+#   that a stopping rule ended, or that max_iter cut short.
+# A transient overshoot that comes back to the reference is not a divergence.
+
+#: An epoch whose objective exceeds this multiple of the reference is above the ceiling.
+DIVERGENCE_FACTOR = 10.0
+
+
+class DivergenceCheck:
+    """The divergence rule of one fit, or of many models trained side by side.
+
+    Everything is elementwise: ``start`` and ``constant`` may be scalars (one
+    model) or vectors (one entry per model, e.g. the models of a search, trained
+    as the rows of one ``theta``); ``update`` and ``end`` then take the objectives
+    of all models, or of the ``models`` (indices) still training.
+
+    Parameters
+    ----------
+    start : float or ndarray
+        The training objective at the weights training starts from.
+    constant : float or ndarray
+        The training objective of the best constant model (the loss's baseline).
+    patience : int
+        Epochs after a rise above the ceiling within which the objective must come
+        back to the reference.
+    """
+
+    def __init__(self, start, constant, patience):
+        start, constant = np.asarray(start, dtype=float), np.asarray(constant, dtype=float)
+        self.reference = np.fmax(start, constant)  # a NaN never wins
+        positive = self.reference > 0
+        self.ceiling = np.where(positive, DIVERGENCE_FACTOR * self.reference, np.inf)
+        self.patience = patience
+        self.epoch = 0
+        self.onset = np.zeros(np.shape(self.reference), dtype=np.intp)  # 0: no rise pending
+        self.value = np.full(np.shape(self.reference), np.nan)  # the last objective seen
+
+    def _observe(self, objective, models):
+        """Record ``objective``; True where it is above the ceiling (NaN counts)."""
+        at = () if models is None else models
+        objective = np.asarray(objective, dtype=float)
+        above = ~(objective <= self.ceiling[at])
+        onset = np.where(above & (self.onset[at] == 0), max(self.epoch, 1), self.onset[at])
+        self.onset[at] = np.where(objective <= self.reference[at], 0, onset)  # came back
+        self.value[at] = objective
+        return above
+
+    @property
+    def run(self):
+        """Epochs since the objective rose above the ceiling without coming back (0: none)."""
+        return np.where(self.onset > 0, self.epoch - self.onset + 1, 0)
+
+    def update(self, objective, models=None):
+        """Record an epoch's objective; True where the run has diverged: ``patience``
+        epochs since it rose above the ceiling, and not back to the reference."""
+        self.epoch += 1
+        self._observe(objective, models)
+        run = self.run if models is None else self.run[models]
+        return run >= self.patience
+
+    def end(self, objective, models=None):
+        """Record the objective at the final weights; True where it is above the ceiling."""
+        return self._observe(objective, models)
