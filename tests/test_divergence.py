@@ -177,7 +177,7 @@ def test_fine_tuning_a_near_perfect_model_does_not_raise():
     solution = np.linalg.lstsq(np.hstack([X, np.ones((300, 1))]), y, rcond=None)[0]
     model = GDRegressor(optimizer="adam", learning_rate=0.1, batch_size="full", max_iter=3)
     model.fit(X, y, coef_init=solution[:-1], intercept_init=solution[-1:])
-    assert max(model.loss_curve_) > 100 * DIVERGENCE_FACTOR * model.loss_curve_[0]
+    assert max(model.loss_curve_) > 10 * DIVERGENCE_FACTOR * model.loss_curve_[0]
     assert model.score(X, y) > 0.98
 
 
