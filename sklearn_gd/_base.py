@@ -569,7 +569,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
             objective, lr, bound = trainer.run_epoch(state, X, Y, sw, rng, progress)
             n_bound += bound
-            if divergence.update(objective):  # on the training objective, whatever is monitored
+            if divergence.update(objective)[0]:  # the training objective, whatever is monitored
                 raise self._divergence_error(divergence, gain)
             weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
@@ -614,8 +614,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 stacklevel=3,
             )
         # Judged at the weights the run ended with (before any restore): a run-away
-        # that a stopping rule ended, or an overshoot it stopped before recovering from.
-        if divergence.end(self._objective_at(trainer, X, Y, sw, state.weights)):
+        # that a stopping rule or max_iter ended before it could overflow.
+        if divergence.end(self._objective_at(trainer, X, Y, sw, state.weights))[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
@@ -708,26 +708,25 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             return trainer.objective(trainer._loss_sum(Y, sw, raw) / float(sw.sum()), theta)
 
     def _divergence_patience(self, monitor):
-        """Epochs ``fit`` waits, after the objective rises far above the start, for it to
-        come back: a plateau schedule's patience before its first cut, then
-        ``n_iter_no_change`` epochs for the cut step to bring the objective back."""
+        """Epochs in a row far above the start that ``fit`` takes for a divergence: a
+        plateau schedule's patience before its first cut, then ``n_iter_no_change``
+        epochs for the cut step to bring the objective back."""
         return getattr(monitor, "patience", self.n_iter_no_change) + self.n_iter_no_change
 
     def _divergence_error(self, check, gain, end=False):
-        """The ``DivergenceError`` of a finite run-away (``DivergenceCheck``)."""
-        onset, epoch = int(check.onset), check.epoch
-        value, reference = float(check.value) * gain, float(check.reference) * gain
+        """The ``DivergenceError`` of a finite run-away (``DivergenceCheck``, one model)."""
+        onset, epoch, run = int(check.onset[0]), check.epoch, int(check.run[0])
+        value, reference = float(check.value[0]) * gain, float(check.reference[0]) * gain
         if end:
             how = f"the fit ended there, at {value:.4g} after epoch {epoch}"
         else:
-            how = (f"did not come back to that value within {int(check.run)} epochs "
-                   f"(at {value:.4g} in epoch {epoch})")  # fmt: skip
+            how = f"stayed there for {run} epochs (at {value:.4g} in epoch {epoch})"
         return DivergenceError(
             f"Training diverged in epoch {onset} with learning_rate={self.learning_rate}: "
             f"the objective rose above {DIVERGENCE_FACTOR:g} times the larger of its values "
             f"at the start weights and at the best constant model ({reference:.4g}), and "
-            f"{how}. Use a smaller learning_rate, scale the features (e.g. StandardScaler), "
-            "or set clip_norm."
+            f"{how}, not coming down. Use a smaller learning_rate, scale the features "
+            "(e.g. StandardScaler), or set clip_norm."
         )
 
     def _check_stream(self, state, trainer):

@@ -2,9 +2,9 @@
 
 The rule (``sklearn_gd._stopping.DivergenceCheck``): the reference is the larger
 of the objective at the start weights and of the best constant model; a run has
-diverged when, after rising above ``DIVERGENCE_FACTOR`` times the reference, it
-has not come back to the reference within its patience, or when it ends above
-that ceiling. The epochs named are checked against plain gradient descent
+diverged when its objective stays above ``DIVERGENCE_FACTOR`` times the reference
+for its patience (epochs in a row) without coming down, or ends above that
+ceiling without coming down. The epochs named are checked against plain gradient descent
 written out here; sane fits on every bundled dataset must not raise.
 """
 
@@ -116,7 +116,7 @@ def test_mini_batch_runaway_raises_and_a_rescued_one_does_not(diabetes):
     # do not bring it back.
     model = GDRegressor(optimizer="sgd", batch_size=32, learning_rate=1.0,
                         schedule="adaptive", random_state=0)  # fmt: skip
-    with pytest.raises(DivergenceError, match="in epoch 1 .*did not come back"):
+    with pytest.raises(DivergenceError, match="in epoch 1 .*stayed there for 10 epochs"):
         model.fit(X, y)
     # Momentum at 0.5 overshoots to a few times the start; 'adaptive' cuts the step
     # and the run comes back: not a divergence.
@@ -196,28 +196,34 @@ def test_transient_overshoot_that_recovers_does_not_raise(diabetes):
 
 def test_rule_on_a_vector_of_models():
     # Reference: max(start, constant) per model; ceiling ten times it; patience 3.
-    check = DivergenceCheck(start=[1.0, 1.0, 2.0, 0.0], constant=[0.5, 1.0, 4.0, 0.0],
+    check = DivergenceCheck(start=[1.0, 1.0, 2.0, 0.0, 1.0], constant=[0.5, 1.0, 4.0, 0.0, 1.0],
                             patience=3)  # fmt: skip
-    np.testing.assert_array_equal(check.reference, [1.0, 1.0, 4.0, 0.0])
+    np.testing.assert_array_equal(check.reference, [1.0, 1.0, 4.0, 0.0, 1.0])
     curves = np.array([
-        [0.9, 11.0, 30.0, 0.9, 0.8, 0.8],  # overshoots, back to the reference in epoch 4
-        [0.9, 11.0, 30.0, 5.0, 2.0, 2.0],  # overshoots, not back within 3 epochs
-        [3.0, 39.0, 41.0, 41.0, 41.0, 41.0],  # above its ceiling of 40 from epoch 3
+        [0.9, 11.0, 30.0, 5.0, 11.0, 12.0],  # above twice, back below 10 in between
+        [0.9, 11.0, 30.0, 45.0, 2.0, 2.0],  # above and rising for epochs 2 to 4
+        [3.0, 39.0, 41.0, 41.0, 41.0, 40.0],  # above its ceiling of 40 from epoch 3 to 5
         [0.0, 1.0, 1e6, 1e12, 1e15, 1e18],  # no scale (the perceptron from zero): no ceiling
+        [50.0, 40.0, 30.0, 28.0, 26.0, 25.0],  # above, coming down: 28 < 0.9 * 40, ...
     ])  # fmt: skip
     flagged = np.array([check.update(curves[:, e]) for e in range(curves.shape[1])])
     first = [int(np.argmax(f)) + 1 if f.any() else None for f in flagged.T]
-    assert first == [None, 4, 5, None]
-    assert check.onset.tolist() == [0, 2, 3, 0]
-    np.testing.assert_array_equal(check.end([0.5, 3.0, 4.0, 1e20]), [False, False, False, False])
-    assert check.onset.tolist() == [0, 2, 0, 0]  # model 2 came back to its reference
+    assert first == [None, 4, 5, None, None]
+    assert check.onset.tolist() == [5, 0, 0, 0, 1] and check.run.tolist() == [2, 0, 0, 0, 6]
+    # At the end: above the ceiling and not below 0.9 times the value half its run
+    # before (model 0: 12.5 against 12.0; model 4: 24 against 28).
+    ended = check.end([12.5, 9.0, 39.0, 1e20, 24.0])
+    np.testing.assert_array_equal(ended, [True, False, False, False, False])
+    check = DivergenceCheck(1.0, 1.0, patience=3)
+    assert not check.update(5.0).any() and check.end(11.0).tolist() == [True]
 
 
 def test_rule_ends_above_the_ceiling_and_updates_a_subset():
     check = DivergenceCheck(start=np.ones(3), constant=np.ones(3), patience=5)
     assert not check.update([2.0, 50.0, 2.0]).any()
-    # Model 1 stops (its last epoch was above the ceiling); 0 and 2 go on.
+    # Model 1 stops (its last epoch was above the ceiling, and so is its end); 0 and
+    # 2 go on.
     assert check.end([60.0], models=[1]).tolist() == [True]
     assert check.update([1.0, 12.0], models=np.array([0, 2])).tolist() == [False, False]
-    assert check.onset.tolist() == [0, 1, 2]
+    assert check.onset.tolist() == [0, 1, 2] and check.run.tolist() == [0, 2, 1]
     assert check.end([0.5, 9.0], models=[0, 2]).tolist() == [False, False]
