@@ -257,26 +257,38 @@ class DivergenceCheck:
         n = self.reference.size
         self.onset = np.zeros(n, dtype=np.intp)  # first epoch of the run above; 0: none
         self.run = np.zeros(n, dtype=np.intp)  # objectives in a row above the ceiling
-        self.value = np.full(n, np.nan)  # the last objective seen
+        self.value = np.full(n, np.nan)  # the last objective above the ceiling
         self._seen = np.zeros(n, dtype=np.intp)
-        self._history = np.empty((2 * patience, n))  # every objective seen, grown as needed
+        self._history = np.empty((2 * patience, n))  # objectives above, grown as needed
+        self._pending = False  # some run above the ceiling
+        self._single = float(self.ceiling[0]) if n == 1 else None
 
     def _observe(self, objective, models):
         """Record ``objective``; True where it is above the ceiling and not coming
         down: not below ``DIVERGENCE_DECREASE`` times its value half its run before."""
-        at = np.arange(self.reference.size) if models is None else np.ravel(models)
+        if self._single is not None and not self._pending and objective <= self._single:
+            return np.zeros(1, dtype=bool)  # one fit's usual epoch, in pure Python
+        at = slice(None) if models is None else np.ravel(models)
         value = np.ravel(np.asarray(objective, dtype=float))
         above = ~(value <= self.ceiling[at])  # NaN counts as above
+        if not above.any():  # the usual epoch: a few operations, no history
+            if self._pending:
+                self.run[at], self.onset[at] = 0, 0
+                self._pending = bool(self.run.any())
+            return above
+        self._pending = True
+        at = np.arange(self.reference.size)[at]
         self.onset[at] = np.where(above, np.where(self.onset[at] > 0, self.onset[at],
                                                   max(self.epoch, 1)), 0)  # fmt: skip
         self.run[at] = np.where(above, self.run[at] + 1, 0)
+        # Only objectives above the ceiling are kept: a run's are consecutive.
         seen = self._seen[at]
         if seen.max() >= len(self._history):
             self._history = np.concatenate([self._history, np.empty_like(self._history)])
         back = self.run[at] // 2  # within the run: back <= run - 1
         before = np.where(back > 0, self._history[seen - back, at], value)
         self._history[seen, at] = value
-        self._seen[at] = seen + 1
+        self._seen[at] = seen + above
         self.value[at] = value
         return above & ~(value < DIVERGENCE_DECREASE * before)
 
