@@ -32,7 +32,7 @@ from ._compat import (
     with_callbacks,
 )
 from ._engine import DivergenceError, Trainer
-from ._stopping import Monitor
+from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
 from .schedules import (
@@ -554,6 +554,12 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         monitor = Monitor.for_fit(self, trainer, steps_per_epoch, self.learning_rate,
                                   objective=not self.early_stopping,
                                   keep_best=self.restore_best_weights)  # fmt: skip
+        constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start
+        if self.fit_intercept:
+            constant[:, -1] = trainer.loss.baseline(Y, sw)
+        divergence = DivergenceCheck(self._objective_at(trainer, X, Y, sw, theta),
+                                     self._objective_at(trainer, X, Y, sw, constant),
+                                     self._divergence_patience(monitor))  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
@@ -584,6 +590,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                     ahead = [trainer.run_epoch(state, X, Y, sw, rng, progress)]
             objective, lr, bound = ahead.pop()
             n_bound += bound
+            if divergence.update(objective)[0]:  # the training objective, whatever is monitored
+                raise self._divergence_error(divergence, gain)
             weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
             curves["learning_rate_curve_"].append(lr)
@@ -625,6 +633,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        # Judged at the weights the run ended with (before any restore): a run-away
+        # that a stopping rule or max_iter ended before it could overflow.
+        if divergence.end(self._objective_at(trainer, X, Y, sw, state.weights))[0]:
+            raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
         trainer.check_final(state, X, Y, sw)
@@ -726,6 +738,38 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if self.verbose:
             self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
         return self._fitted(state, curves, seed, best_epoch=None), first, lambda: None
+
+    @staticmethod
+    def _objective_at(trainer, X, Y, sw, theta):
+        """The training objective at ``theta`` on these rows (inf where it overflows)."""
+        coef = theta[:, :-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            # The usual start (zero coefficients) needs no pass over X.
+            raw = (BaseGD._raw(X, coef, theta[:, -1]) if coef.any()
+                   else np.broadcast_to(theta[:, -1], Y.shape))  # fmt: skip
+            return trainer.objective(trainer._loss_sum(Y, sw, raw) / float(sw.sum()), theta)
+
+    def _divergence_patience(self, monitor):
+        """Epochs in a row far above the start that ``fit`` takes for a divergence: a
+        plateau schedule's patience before its first cut, then ``n_iter_no_change``
+        epochs for the cut step to bring the objective back."""
+        return getattr(monitor, "patience", self.n_iter_no_change) + self.n_iter_no_change
+
+    def _divergence_error(self, check, gain, end=False):
+        """The ``DivergenceError`` of a finite run-away (``DivergenceCheck``, one model)."""
+        onset, epoch, run = int(check.onset[0]), check.epoch, int(check.run[0])
+        value, reference = float(check.value[0]) * gain, float(check.reference[0]) * gain
+        if end:
+            how = f"the fit ended there, at {value:.4g} after epoch {epoch}"
+        else:
+            how = f"stayed there for {run} epochs (at {value:.4g} in epoch {epoch})"
+        return DivergenceError(
+            f"Training diverged in epoch {onset} with learning_rate={self.learning_rate}: "
+            f"the objective rose above {DIVERGENCE_FACTOR:g} times the larger of its values "
+            f"at the start weights and at the best constant model ({reference:.4g}), and "
+            f"{how}, not coming down. Use a smaller learning_rate, scale the features "
+            "(e.g. StandardScaler), or set clip_norm."
+        )
 
     def _check_stream(self, state, trainer):
         """Refuse, before any step, parameter changes a running stream cannot take."""

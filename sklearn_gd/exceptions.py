@@ -52,13 +52,17 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """Training produced non-finite weights or loss.
+    """Training diverged: the weights or the loss ran away.
 
     Raised by ``fit`` and ``partial_fit`` when a step makes the weights or the
-    objective non-finite; the message names the epoch and suggests a smaller
-    ``learning_rate`` or scaling the features. The estimator is left as it
-    was before the call. It subclasses both ``FloatingPointError`` and
-    ``ValueError``, so either ``except`` clause catches it.
+    objective non-finite, and by ``fit`` when the training objective, still
+    finite, stays far above where it started without coming down (above ten
+    times the larger of its values at the start weights and at the best
+    constant model), or ends there. The message names the epoch and the
+    ``learning_rate`` and suggests a smaller one or scaling the features. The
+    estimator is left as it was before the call. It subclasses both
+    ``FloatingPointError`` and ``ValueError``, so either ``except`` clause
+    catches it.
 
     See Also
     --------

@@ -85,10 +85,15 @@ def test_full_batch_multinomial_with_weights_equals_separate_fits():
 )
 def test_full_batch_regressor_equals_separate_fits(diabetes, config):
     X, y = diabetes
+    learning_rates = [0.01, 0.1, 1.0]
     if config.get("loss") == "poisson":
         y = y / 100.0
+        # RMSProp's first step moves each weight by 3.2 * learning_rate: at 1.0 the
+        # log-mean jumps by ~25 and the model stays 5e4 times above its start, which
+        # a fit reports as divergence.
+        learning_rates = [0.01, 0.03, 0.1]
     base = GDRegressor(batch_size="full", max_iter=40, random_state=0, **config)
-    search = GDRegressorCV(learning_rates=[0.01, 0.1, 1.0], cv=KFold(4, shuffle=True,
+    search = GDRegressorCV(learning_rates=learning_rates, cv=KFold(4, shuffle=True,
                            random_state=0), refit=False, **base.get_params())  # fmt: skip
     search.fit(X, y)
     folds = list(KFold(4, shuffle=True, random_state=0).split(X, y))

@@ -56,6 +56,22 @@ def problems(draw, classification=False):
     return X, y, sw, params
 
 
+def _fit(estimator, X, y, sw):
+    """The fitted estimator, or the ``DivergenceError`` it raised: steps of 1e-3 and
+    more on features of scale 1e3 run away, and the contract says that raises."""
+    try:
+        return estimator.fit(X, y, sample_weight=sw)
+    except DivergenceError as exc:
+        assert "diverged" in str(exc)
+        return exc
+
+
+def _same_outcome(a, b):
+    """Both fits raised, or neither did (then the caller compares the models)."""
+    assert isinstance(a, DivergenceError) == isinstance(b, DivergenceError), (a, b)
+    return not isinstance(a, DivergenceError)
+
+
 @given(problems())
 def test_fit_gives_finite_weights_or_a_documented_error(problem):
     X, y, sw, params = problem
@@ -72,7 +88,9 @@ def test_fit_gives_finite_weights_or_a_documented_error(problem):
 @given(problems(classification=True))
 def test_classifier_predictions_have_the_right_shape_and_type(problem):
     X, y, sw, params = problem
-    model = GDClassifier(**params).fit(X, y, sample_weight=sw)
+    model = _fit(GDClassifier(**params), X, y, sw)
+    if isinstance(model, DivergenceError):
+        return
     assert model.predict(X).shape == y.shape and set(model.predict(X)) <= set(y)
     proba = model.predict_proba(X)
     assert proba.shape == (X.shape[0], len(np.unique(y)))
@@ -82,18 +100,22 @@ def test_classifier_predictions_have_the_right_shape_and_type(problem):
 @given(problems())
 def test_same_random_state_same_model(problem):
     X, y, sw, params = problem
-    a = GDRegressor(**params).fit(X, y, sample_weight=sw)
-    b = GDRegressor(**params).fit(X, y, sample_weight=sw)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
+    a = _fit(GDRegressor(**params), X, y, sw)
+    b = _fit(GDRegressor(**params), X, y, sw)
+    if _same_outcome(a, b):
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+    else:
+        assert str(a) == str(b)
 
 
 @given(problems(), st.integers(-3, 3))
 def test_scaling_all_weights_changes_nothing(problem, power):
     X, y, sw, params = problem
     sw = np.ones(X.shape[0]) if sw is None else sw
-    a = GDRegressor(**params).fit(X, y, sample_weight=sw)
-    b = GDRegressor(**params).fit(X, y, sample_weight=sw * 2.0**power)  # exact in floating point
-    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12, atol=1e-12)
+    a = _fit(GDRegressor(**params), X, y, sw)
+    b = _fit(GDRegressor(**params), X, y, sw * 2.0**power)  # exact in floating point
+    if _same_outcome(a, b):
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-12, atol=1e-12)
 
 
 @given(problems())
@@ -105,10 +127,11 @@ def test_integer_weights_equal_repeated_rows_in_full_batch(problem):
     sw = np.random.RandomState(params["random_state"]).randint(0, 4, size=X.shape[0])
     sw[0] = max(sw[0], 1)
     params.update(batch_size="full")
-    weighted = GDRegressor(**params).fit(X, y, sample_weight=sw)
+    weighted = _fit(GDRegressor(**params), X, y, sw)
     rows = np.repeat(np.arange(X.shape[0]), sw)
-    repeated = GDRegressor(**params).fit(X[rows], y[rows])
-    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8, atol=1e-10)
+    repeated = _fit(GDRegressor(**params), X[rows], y[rows], None)
+    if _same_outcome(weighted, repeated):
+        np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8, atol=1e-10)
 
 
 @given(problems(), st.integers(1, 4))
@@ -131,7 +154,14 @@ def test_partial_fit_chunks_equal_one_epoch(problem, k):
         with pytest.raises(DivergenceError):
             epoch.fit(X, y, sample_weight=sw)
         return
-    epoch.fit(X, y, sample_weight=sw)
+    try:
+        epoch.fit(X, y, sample_weight=sw)
+    except DivergenceError as exc:
+        # fit judges where its run ended against where it started (a finite run-away
+        # raises); partial_fit, one epoch on each call's rows, raises on non-finite
+        # values only.
+        assert "times the larger" in str(exc)
+        return
     np.testing.assert_allclose(stream.coef_, epoch.coef_, rtol=1e-10, atol=1e-12)
 
 
@@ -152,9 +182,10 @@ def test_pickling_at_any_point_changes_nothing(problem, when):
 def test_result_does_not_depend_on_blas_threads(problem):
     X, y, sw, params = problem
     with threadpool_limits(1):
-        one = GDRegressor(**params).fit(X, y, sample_weight=sw)
-    many = GDRegressor(**params).fit(X, y, sample_weight=sw)
-    np.testing.assert_allclose(one.coef_, many.coef_, rtol=1e-10, atol=1e-10)
+        one = _fit(GDRegressor(**params), X, y, sw)
+    many = _fit(GDRegressor(**params), X, y, sw)
+    if _same_outcome(one, many):
+        np.testing.assert_allclose(one.coef_, many.coef_, rtol=1e-10, atol=1e-10)
 
 
 def _snapshot(estimator):
