@@ -46,7 +46,7 @@ from ._compat import Interval, StrOptions
 from ._engine import AUTO_COMPILE_STEPS, DivergenceError, _int32_indices
 from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
 from ._regressor import GDRegressor
-from ._stopping import Monitor
+from ._stopping import DivergenceCheck, Monitor
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
 
@@ -373,7 +373,8 @@ class _BaseGDCV(BaseEstimator):
         if np.isnan(scores).all():
             raise DivergenceError(
                 "Every model of the search diverged: the loss, the weights or the optimizer "
-                "state became non-finite. Use smaller learning_rates or scale the features."
+                "state became non-finite, or the objective ran away (as GD*.fit's "
+                "DivergenceError says). Use smaller learning_rates or scale the features."
             )
         failed = np.isnan(scores).any(axis=0)
         if failed.any():
@@ -513,6 +514,18 @@ class _BaseGDCV(BaseEstimator):
             )
             for g, f in models
         ]
+        # The base fit's divergence rule, per model: against the larger of the objective
+        # at the start and of the best constant model, on the model's training rows.
+        constant = np.zeros_like(theta)
+        if self.fit_intercept:
+            for m, (_, f) in enumerate(models):
+                train = folds[f][0]
+                constant[m, :, -1] = loss.baseline(Y[train], W[f, train])
+        divergence = DivergenceCheck(
+            self._objectives_at_weights(state, loss, X, Y, W, theta),
+            self._objectives_at_weights(state, loss, X, Y, W, constant),
+            proto._divergence_patience(monitors[0]),
+        )
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)
         curves = [[] for _ in range(M)]
@@ -570,7 +583,7 @@ class _BaseGDCV(BaseEstimator):
             monitored = objective
             if monitors[state.models[0]].exact_value:
                 monitored = self._objectives_at_weights(state, trainer.loss, X, Y, W)
-            diverged_now = self._diverged(state, objective)
+            diverged_now = self._diverged(state, objective, divergence)
             stop = diverged_now.copy()
             for a, m in enumerate(state.models):
                 if diverged_now[a]:
@@ -584,6 +597,11 @@ class _BaseGDCV(BaseEstimator):
                 stop[:] = True
             if stop.any():
                 weights = state.weights
+                # A model stopping above the ceiling, not coming down, ran away too.
+                ends = stop & ~diverged_now
+                if ends.any():
+                    at_end = self._objectives_at_weights(state, loss, X, Y, W)[ends]
+                    diverged[state.models[ends]] |= divergence.end(at_end, state.models[ends])
                 for a in np.flatnonzero(stop):
                     m = state.models[a]
                     final[m] = weights[a]
@@ -597,13 +615,13 @@ class _BaseGDCV(BaseEstimator):
         return final * y_scale, n_iter, curves, diverged
 
     @staticmethod
-    def _diverged(state, objective):
+    def _diverged(state, objective, divergence):
         """Which active models diverged this epoch: a non-finite objective, weight or
-        optimizer slot. (A per-model rule for run-away finite objectives goes here.)"""
+        optimizer slot, or a run-away objective (``DivergenceCheck``, the base fit's rule)."""
         finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
         for s in state.opt_state:
             finite &= np.isfinite(s).all(axis=(1, 2))
-        return ~finite
+        return ~finite | divergence.update(objective, models=state.models)
 
     def _compiled(self, trainer, loss, full, state, steps):
         """Whether the search's epochs run compiled (``_search_loop.search_epoch``).
@@ -758,11 +776,12 @@ class _BaseGDCV(BaseEstimator):
             penalty_sum = state.penalty_sum
         return (sums + penalty_sum) / W.sum(axis=1)[state.fold]
 
-    def _objectives_at_weights(self, state, loss, X, Y, W):
-        """Each active model's training objective at the weights that predict (its
-        average, when averaging), over its fold's training rows: what
-        ``Trainer.objective_at`` gives a single fit's monitor under ``'auto'``."""
-        weights = state.weights
+    def _objectives_at_weights(self, state, loss, X, Y, W, weights=None):
+        """Each active model's training objective at ``weights`` (by default the
+        weights that predict: its average, when averaging), over its fold's training
+        rows: what ``Trainer.objective_at`` gives a single fit's monitor."""
+        if weights is None:
+            weights = state.weights
         A, K, D = weights.shape
         with np.errstate(over="ignore", invalid="ignore"):
             raws = safe_sparse_dot(X, weights[:, :, :-1].reshape(A * K, D - 1).T,

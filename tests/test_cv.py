@@ -391,3 +391,18 @@ def test_mini_batch_models_stop_as_separate_fits_do(cancer):
         ]
         expected = np.mean([fit.n_iter_ for fit in fits])
         assert 0.6 * expected <= search.cv_results_["mean_n_iter"][g] <= 1.6 * expected
+
+
+def test_a_finite_run_away_is_diverged_as_in_the_base_fit(diabetes):
+    # Plain SGD at 1.0 on standardized diabetes runs away without overflowing (the
+    # objective reaches ~5e8, R^2 ~ -2e5): GDRegressor.fit raises, and the search
+    # scores that grid point NaN, ranked last, as for a non-finite model.
+    X, y = diabetes
+    config = dict(optimizer="sgd", schedule="constant", batch_size="full", random_state=0)
+    with pytest.raises(DivergenceError, match="epoch"):
+        GDRegressor(learning_rate=1.0, **config).fit(X, y)
+    search = GDRegressorCV(learning_rates=[0.01, 1.0], cv=3, **config)
+    with pytest.warns(UserWarning, match="diverged"):
+        search.fit(X, y)
+    assert np.isnan(search.scores_[:, 1]).all() and np.isfinite(search.scores_[:, 0]).all()
+    assert search.learning_rate_ == 0.01
