@@ -4,17 +4,17 @@
     python benchmarks/bench_cv.py --quick    # 5 000 rows, a single round
 
 One round times, one after the other on the same data with BLAS pinned to one
-thread: ``GDClassifierCV`` over 8 learning rates (``0.01 * 10**linspace(-2, 2, 8)``,
-the default ``learning_rate`` at the centre) and 5 stratified folds; one
-``GDClassifier`` fit of the same configuration (default learning rate, all
-rows); ``GridSearchCV(GDClassifier())`` over the same grid; and
-``GridSearchCV(SGDClassifier(loss='log_loss', learning_rate='adaptive'))`` over
-the same values of ``eta0`` (the schedule of ``GDClassifier()``, and one that
-reads ``eta0``). All use ``batch_size=64`` (SGD: one row) and refit the best
-model, as a user would. Each ratio is the median over rounds of the ratio
-within a round. The chosen learning rate and best CV score of each search are
-reported with them. Two more timings, without the refit, compare the search's
-compiled epochs with its NumPy ones (``engine='numpy'``) in the same rounds.
+thread: ``GDClassifierCV`` over 8 learning rates (``10**linspace(-2, 2, 8)`` times
+the default ``learning_rate``) and 5 stratified folds; one ``GDClassifier`` fit of
+the same configuration (default learning rate, all rows);
+``GridSearchCV(GDClassifier())`` over the same grid; and
+``GridSearchCV(SGDClassifier(loss='log_loss', learning_rate='adaptive'))`` over the
+same values of ``eta0`` (scikit-learn's schedule that reads ``eta0``). All use
+``batch_size=64`` (SGD: one row) and refit the best model, as a user would. Each
+ratio is the median over rounds of the ratio within a round. The chosen learning
+rate and best CV score of each search are reported with them. Two more timings,
+without the refit, compare the search's compiled epochs with its NumPy ones
+(``engine='numpy'``) in the same rounds.
 
 Targets (issue 18): search / one fit <= 4, search / GridSearchCV(GDClassifier)
 <= 1/8, search / GridSearchCV(SGDClassifier) <= 1.
@@ -71,7 +71,7 @@ def main():
     args = parser.parse_args()
     n, repeat = (5_000, 1) if args.quick else (20_000, args.repeat)
     X, y = data(n, 50)
-    learning_rates = 0.01 * 10.0 ** np.linspace(-2, 2, 8)
+    learning_rates = GDClassifier().learning_rate * 10.0 ** np.linspace(-2, 2, 8)
     cv = StratifiedKFold(5)
     config = dict(batch_size=64, random_state=0)
     fitted = {}

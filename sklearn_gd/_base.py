@@ -557,8 +557,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start
         if self.fit_intercept:
             constant[:, -1] = trainer.loss.baseline(Y, sw)
-        divergence = DivergenceCheck(self._objective_at(trainer, X, Y, sw, theta),
-                                     self._objective_at(trainer, X, Y, sw, constant),
+        divergence = DivergenceCheck(trainer.objective_at(theta, X, Y, sw),
+                                     trainer.objective_at(constant, X, Y, sw),
                                      self._divergence_patience(monitor))  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
@@ -633,13 +633,14 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        # Judged at the weights the run ended with (before any restore): a run-away
-        # that a stopping rule or max_iter ended before it could overflow.
-        if divergence.end(self._objective_at(trainer, X, Y, sw, state.weights))[0]:
+        # Judged at the weights the run ended with (before any restore): an overflow,
+        # or a run-away that a stopping rule or max_iter ended before it overflowed.
+        final = trainer.check_final(state, X, Y, sw)
+        if divergence.end(final)[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
-        trainer.check_final(state, X, Y, sw)
+            trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
@@ -738,16 +739,6 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if self.verbose:
             self._print_epoch(state.epoch, curves, time.perf_counter() - tic)
         return self._fitted(state, curves, seed, best_epoch=None), first, lambda: None
-
-    @staticmethod
-    def _objective_at(trainer, X, Y, sw, theta):
-        """The training objective at ``theta`` on these rows (inf where it overflows)."""
-        coef = theta[:, :-1]
-        with np.errstate(over="ignore", invalid="ignore"):
-            # The usual start (zero coefficients) needs no pass over X.
-            raw = (BaseGD._raw(X, coef, theta[:, -1]) if coef.any()
-                   else np.broadcast_to(theta[:, -1], Y.shape))  # fmt: skip
-            return trainer.objective(trainer._loss_sum(Y, sw, raw) / float(sw.sum()), theta)
 
     def _divergence_patience(self, monitor):
         """Epochs in a row far above the start that ``fit`` takes for a divergence: a

@@ -384,10 +384,13 @@ class Trainer:
         """Raise ``DivergenceError`` unless the objective at the weights a call ends
         with is finite: a last step can leave finite weights (6e151) whose loss is not.
 
-        One pass over the rows, once per ``fit`` or ``partial_fit`` call.
+        One pass over the rows, once per ``fit`` or ``partial_fit`` call; returns
+        that objective.
         """
-        if not np.isfinite(self.objective_at(state.weights, X, Y, sw)):
+        value = self.objective_at(state.weights, X, Y, sw)
+        if not np.isfinite(value):
             raise DivergenceError(self._divergence_message(state.epoch, X))
+        return value
 
     def objective_at(self, weights, X, Y, sw):
         """The training objective at ``weights`` on all rows (one pass; nan or inf
@@ -396,13 +399,18 @@ class Trainer:
         # Not (n, K) predictions at once (GBs for many classes), nor many slices of a
         # sparse X (each a copy): 2^16 numbers at a time, 2^20 when sparse.
         rows = _rows_at_once(Y.shape[1]) * (16 if sparse.issparse(X) else 1)
+        coef, intercept = weights[:, :-1], weights[:, -1]
+        constant = not coef.any()  # the usual start: no product needed
         with np.errstate(over="ignore", invalid="ignore"):
             for s in range(0, X.shape[0], rows):
                 part = slice(s, s + rows)
-                Xp = X if rows >= X.shape[0] else X[part]
-                raw = safe_sparse_dot(Xp, weights[:, :-1].T, dense_output=True)
-                value += self._loss_sum(Y[part], sw[part], raw + weights[:, -1])
-            return value / float(sw.sum()) + self.penalty.value(weights[:, :-1])
+                if constant:
+                    raw = np.broadcast_to(intercept, Y[part].shape)
+                else:
+                    Xp = X if rows >= X.shape[0] else X[part]
+                    raw = safe_sparse_dot(Xp, coef.T, dense_output=True) + intercept
+                value += self._loss_sum(Y[part], sw[part], raw)
+            return value / float(sw.sum()) + self.penalty.value(coef)
 
     def _steps_taken(self, lrs, starts, orders, sw, sq, mean_weight):
         """How many of each epoch's steps ``safe_steps`` bounded, and the last step taken

@@ -96,7 +96,7 @@ def test_every_optimizer_and_batch_size_fits_diabetes(diabetes, optimizer, batch
     # as it goes; momentum multiplies the step by 1 / (1 - momentum).
     lr = {
         "adagrad": {1: 0.5, 16: 2.0, "full": 5.0},
-        "sgd": {1: 0.01, 16: 0.1, "full": 1.0},
+        "sgd": {1: 0.01, 16: 0.1, "full": 0.5},  # 1.0 runs away (test_divergence)
         "momentum": {1: 0.001, 16: 0.01, "full": 0.1},
         "nesterov": {1: 0.001, 16: 0.01, "full": 0.1},
     }.get(optimizer, {1: 0.01, 16: 0.05, "full": 0.1})[batch_size]
