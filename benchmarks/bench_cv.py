@@ -35,6 +35,12 @@ compiled / NumPy search   —              0.64          —
 (The last row: both searches of this version, without the refit; the NumPy one
 already evaluates its objective in cache-sized chunks, which this change added.)
 
+Since then the defaults changed (issue 15: ``schedule='auto'``, ``learning_rate``
+0.1) and each model of the search stops as its own fit would. Measured again
+(3 rounds, load ~2): one fit takes 0.012 s (it stops within a few epochs) and the
+search 0.87 s: 68.8x one fit, 0.78x GridSearchCV(GD), 0.21x GridSearchCV(SGD);
+the search and GridSearchCV(GD) choose the same rate (0.0518, CV accuracy 0.717).
+
 The targets against one fit and GridSearchCV(GDClassifier) are out of reach of
 a search that shares only the reading of the rows: each of its 40 models still
 takes its own loss gradient (an ``exp`` per row), its own two products and its
