@@ -383,7 +383,9 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         schedule = resolve_schedule(self.schedule)
         batch_size = auto_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         penalty, alpha = Penalty(self.penalty, self.alpha, self.l1_ratio), self.alpha
+        gain = 1.0
         if scale != 1.0:
+            gain = self._gain(scale, loss)
             degree = loss.homogeneity
             loss, penalty = loss.in_units(scale), penalty.in_units(scale, degree)
             alpha = alpha * scale ** (2 - degree)  # what 'optimal' reads: the L2 strength
@@ -404,6 +406,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             verbose=self.verbose,
             streaming=streaming,
             safe_steps=self.safe_steps,
+            loss_gain=gain,
         )
 
     def _initial_theta(self, n_features, Y, sw, loss, *, warm, coef_init=None,

@@ -165,6 +165,9 @@ class Trainer:
         gradients are normalised by the mean weight of the whole stream.
     safe_steps : bool
         Bound each one-row step by the row's curvature (see ``bound_factor``).
+    loss_gain : float, default=1.0
+        The objective on ``y`` over the objective on the ``y / s`` trained on:
+        the running loss is printed in the units of ``y``, as ``loss_curve_``.
     """
 
     def __init__(
@@ -185,6 +188,7 @@ class Trainer:
         verbose=0,
         streaming=False,
         safe_steps=False,
+        loss_gain=1.0,
     ):
         self.loss = loss
         self.optimizer = optimizer
@@ -202,6 +206,7 @@ class Trainer:
         self.verbose = verbose
         self.streaming = streaming
         self.safe_steps = safe_steps
+        self.loss_gain = loss_gain
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._order = None  # the last epoch's row order, shuffled again for the next
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
@@ -566,7 +571,8 @@ class Trainer:
                 done = slice(seen) if order is None else order[:seen]
                 loss_sum = self._loss_sum(Y[done], sw[done], raws[done])
                 print(f"   batch {k + 1}/{len(starts)}: running loss "
-                      f"{loss_sum / (seen * mean_weight):.6g}, step size {lr:.3g}")  # fmt: skip
+                      f"{self.loss_gain * loss_sum / (seen * mean_weight):.6g}, "
+                      f"step size {lr:.3g}")  # fmt: skip
         return penalty_sum
 
     def _numpy_epoch(self, state, X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws,

@@ -141,3 +141,16 @@ def test_float32_is_trained_in_float32(diabetes):
 def test_poisson_rejects_negative_targets():
     with pytest.raises(ValueError, match="poisson.*y >= 0"):
         GDRegressor(loss="poisson").fit(np.ones((3, 1)), [1.0, -1.0, 2.0])
+
+
+def test_verbose_running_loss_is_in_the_units_of_y(diabetes, capsys):
+    # The regressor trains on y / s ("Units"); the running loss it prints is the
+    # objective on y, as loss_curve_: after the epoch's last batch (10 batches of
+    # 16 rows, a line after each), the two are the same mean over the same rows.
+    X, y = diabetes
+    model = GDRegressor(penalty=None, batch_size=16, max_iter=1, tol=None, verbose=2,
+                        random_state=0).fit(X[:160], 1e3 * y[:160])  # fmt: skip
+    lines = [line for line in capsys.readouterr().out.splitlines() if "running loss" in line]
+    assert lines[-1].lstrip().startswith("batch 10/10")
+    printed = float(lines[-1].split("running loss ")[1].split(",")[0])
+    assert printed == pytest.approx(model.loss_curve_[0], rel=1e-5)
