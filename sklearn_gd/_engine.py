@@ -137,6 +137,25 @@ def _int32_indices(X):
     return X.indices.astype(np.int32), X.indptr.astype(np.int32)
 
 
+def use_compiled(engine, reason, steps, task, verb):
+    """The engine decision of a fit or a search that is not 'numpy': 'numba' always
+    (a ``CompileError`` naming ``task`` where ``reason`` says the rules cannot
+    compile), 'auto' when numba is installed, the run takes ``steps`` >=
+    ``AUTO_COMPILE_STEPS`` and the rules compile (else it ``verb`` in NumPy, with a
+    warning)."""
+    if engine == "numba":
+        if reason is not None:
+            raise CompileError(f"engine='numba' cannot {task}: {reason}. "
+                               "Use engine='numpy' or 'auto'.")  # fmt: skip
+        return True
+    if steps < AUTO_COMPILE_STEPS or not numba_available():
+        return False
+    if reason is not None:
+        warn_once(reason, f"engine='auto' {verb} in NumPy: {reason}.")
+        return False
+    return True
+
+
 class Trainer:
     """The resolved training rules of one estimator: loss, optimizer, schedule...
 
@@ -494,19 +513,9 @@ class Trainer:
         if self.engine == "numpy" or self.verbose >= 2:  # per-batch lines come from Python
             return False
         reason = compilable(type(self.loss), type(self.optimizer), l1=bool(self.penalty.l1))
-        if self.engine == "numba":
-            if reason is not None:
-                raise CompileError(f"engine='numba' cannot train this model: {reason}. "
-                                   "Use engine='numpy' or 'auto'.")  # fmt: skip
-            return True
         epoch = -(-n_samples // batch_size)
         steps = steps_taken + epoch if self.streaming else epoch * self.context.max_iter
-        if steps < AUTO_COMPILE_STEPS or not numba_available():
-            return False
-        if reason is not None:
-            warn_once(reason, f"engine='auto' trains in NumPy: {reason}.")
-            return False
-        return True
+        return use_compiled(self.engine, reason, steps, "train this model", "trains")
 
     def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
         """The batch loop in NumPy; returns ``sum_B sum(sw_B) * alpha * R(w_B)``,

@@ -188,17 +188,21 @@ def test_auto_decides_on_the_whole_fit(monkeypatch):
 # --- the cache ----------------------------------------------------------------------
 
 
+# The cache tests' fit: compiled, two short epochs.
+CACHE_TEST_PARAMS = dict(
+    optimizer="sgd",
+    engine="numba",
+    batch_size=1,
+    max_iter=2,
+    tol=None,
+    random_state=0,
+    safe_steps=False,  # the tests are about the cache: no bound warnings
+)
+
+
 def _fit_with_warning(match):
     X, y = _data(300)
-    params = dict(
-        optimizer="sgd",
-        engine="numba",
-        batch_size=1,
-        max_iter=2,
-        tol=None,
-        random_state=0,
-        safe_steps=False,  # the test is about the cache: no bound warnings
-    )
+    params = CACHE_TEST_PARAMS
     with pytest.warns(UserWarning, match=match):
         model = GDRegressor(**params).fit(X, y)
     reference = GDRegressor(**dict(params, engine="numpy")).fit(X, y)
@@ -251,15 +255,7 @@ def test_the_cache_variable_is_read_before_the_home_directory(tmp_path, monkeypa
 def test_a_damaged_cache_warns_names_the_folder_and_still_fits(tmp_path, monkeypatch):
     monkeypatch.setenv("SKLEARN_GD_CACHE", str(tmp_path))
     X, y = _data(300)
-    params = dict(
-        optimizer="sgd",
-        engine="numba",
-        batch_size=1,
-        max_iter=2,
-        tol=None,
-        random_state=0,
-        safe_steps=False,  # the test is about the cache: no bound warnings
-    )
+    params = CACHE_TEST_PARAMS
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GDRegressor(**params).fit(X, y)  # compiled into tmp_path
