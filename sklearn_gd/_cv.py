@@ -43,8 +43,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _seed
 from ._classifier import GDClassifier
 from ._compat import Interval, StrOptions
-from ._engine import AUTO_COMPILE_STEPS, DivergenceError, _int32_indices
-from ._kernel import CompileError, compilable, numba_available, run_compiled, warn_once
+from ._engine import DivergenceError, _int32_indices, use_compiled
+from ._kernel import CompileError, compilable, run_compiled, warn_once
 from ._regressor import GDRegressor
 from ._stopping import DivergenceCheck, Monitor
 from .optimizers import Optimizer
@@ -520,10 +520,10 @@ class _BaseGDCV(BaseEstimator):
         if self.fit_intercept:
             for m, (_, f) in enumerate(models):
                 train = folds[f][0]
-                constant[m, :, -1] = loss.baseline(Y[train], W[f, train])
+                constant[m, :, -1] = trainer.loss.baseline(Y[train], W[f, train])
         divergence = DivergenceCheck(
-            self._objectives_at_weights(state, loss, X, Y, W, theta),
-            self._objectives_at_weights(state, loss, X, Y, W, constant),
+            self._objectives_at_weights(state, trainer.loss, X, Y, W, theta),
+            self._objectives_at_weights(state, trainer.loss, X, Y, W, constant),
             proto._divergence_patience(monitors[0]),
         )
         final = np.zeros((M, K, D), dtype=Y.dtype)
@@ -579,10 +579,12 @@ class _BaseGDCV(BaseEstimator):
                         state, trainer, X_steps, Y, W, member, mean_weight, sq, order, starts,
                         rows_per_batch, lrs, live, full, fold_rows,
                     )  # fmt: skip
-            # The value each model's monitor reads, as a single fit's monitor reads it.
-            monitored = objective
+            # The value each model's monitor reads, as a single fit's monitor reads it
+            # (on y / s: the trainer's loss, as the epoch's objective).
+            at_weights = None  # the objective at the weights that predict, when taken
             if monitors[state.models[0]].exact_value:
-                monitored = self._objectives_at_weights(state, trainer.loss, X, Y, W)
+                at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W)
+            monitored = objective if at_weights is None else at_weights
             diverged_now = self._diverged(state, objective, divergence)
             stop = diverged_now.copy()
             for a, m in enumerate(state.models):
@@ -600,7 +602,9 @@ class _BaseGDCV(BaseEstimator):
                 # A model stopping above the ceiling, not coming down, ran away too.
                 ends = stop & ~diverged_now
                 if ends.any():
-                    at_end = self._objectives_at_weights(state, loss, X, Y, W)[ends]
+                    if at_weights is None:
+                        at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W)
+                    at_end = at_weights[ends]
                     diverged[state.models[ends]] |= divergence.end(at_end, state.models[ends])
                 for a in np.flatnonzero(stop):
                     m = state.models[a]
@@ -635,17 +639,7 @@ class _BaseGDCV(BaseEstimator):
         if self.engine == "numpy" or full:
             return False
         reason = compilable(type(loss), type(trainer.optimizer), l1=bool(state.any_l1))
-        if self.engine == "numba":
-            if reason is not None:
-                raise CompileError(f"engine='numba' cannot run this search: {reason}. "
-                                   "Use engine='numpy' or 'auto'.")  # fmt: skip
-            return True
-        if steps < AUTO_COMPILE_STEPS or not numba_available():
-            return False
-        if reason is not None:
-            warn_once(reason, f"engine='auto' searches in NumPy: {reason}.")
-            return False
-        return True
+        return use_compiled(self.engine, reason, steps, "run this search", "searches")
 
     @staticmethod
     def _rates(state, trainer, contexts, models, live, epoch, starts, rows_per_batch):
