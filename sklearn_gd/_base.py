@@ -11,6 +11,8 @@ estimator before a call that does not complete, so a failed ``fit`` or
 """
 
 import copy
+import functools
+import operator
 import time
 import warnings
 from numbers import Integral, Real
@@ -71,6 +73,12 @@ def _fitted_names(estimator):
         for name in vars(estimator)
         if (name.endswith("_") and not name.startswith("_")) or name in _PRIVATE_FITTED
     ]
+
+
+@functools.cache
+def _param_names(cls):
+    """``cls._get_param_names()``, which reads the signature each call."""
+    return cls._get_param_names()
 
 
 def _seed(random_state):
@@ -259,7 +267,37 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if not isinstance(component, str):
                 component._validate_params()
 
+    def _param_values(self):
+        """The parameters' objects: ``set_params`` replaces them."""
+        return tuple(map(self.__dict__.get, _param_names(type(self))))
+
+    def _checked_form(self, X, y):
+        """Whether ``validate_data`` would return ``X`` and ``y`` as they are.
+
+        True for what a stream passes after its first call: a C-ordered float
+        array of the fitted width with no feature names, finite, and a finite
+        1-D numeric ``y`` of its length. Anything else (or any doubt) takes the
+        full check, which names what is wrong.
+        """
+        return (
+            type(X) is np.ndarray
+            and type(y) is np.ndarray
+            and X.ndim == 2
+            and y.ndim == 1
+            and X.dtype in (np.float64, np.float32)
+            and y.dtype.kind in "biuf"
+            and X.flags.c_contiguous
+            and 0 < len(X) == len(y)
+            and X.shape[1] == getattr(self, "n_features_in_", None)
+            and not hasattr(self, "feature_names_in_")
+            and bool(np.isfinite(X).all())
+            and (y.dtype.kind != "f" or bool(np.isfinite(y).all()))
+        )
+
     def _check_data(self, X, y, sample_weight, *, reset):
+        if not reset and self._checked_form(X, y):
+            return X, y, self._checked_weight(sample_weight, X)
+
         def not_real(name, message):
             what = "real numbers (float64 or float32, or values that convert to them)"
             if name == "y" and not self._y_numeric:
@@ -305,13 +343,17 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 raise not_real("y", str(exc)) from exc
         if hasattr(X, "format") and X.format != "csr":
             X = X.tocsr()
+        return X, y, self._checked_weight(sample_weight, X)
+
+    @staticmethod
+    def _checked_weight(sample_weight, X):
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         if not sample_weight.sum() > 0:
             raise ValueError(
                 "sample_weight must contain at least one positive weight; all "
                 f"{len(sample_weight)} weights are zero."
             )
-        return X, y, sample_weight
+        return sample_weight
 
     def _average_start(self, n_samples, batch_size, streaming):
         """First step of the iterate average; 0 for none.
@@ -702,14 +744,21 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         return self._transaction(self._partial_epoch, X, y, sample_weight, classes)
 
     def _partial_epoch(self, before, X, y, sample_weight, classes):
-        self._check_params()
+        first = "_state" not in before
+        # A stream of small chunks calls partial_fit thousands of times, where
+        # scikit-learn's parameter validation costs more than the step: check
+        # on the first call and after any set_params (scikit-learn's own
+        # partial_fit checks only the first call).
+        params, checked = self._param_values(), before.get("_checked_params")
+        if first or checked is None or any(map(operator.is_not, params, checked)):
+            self._check_params()
+            self._checked_params = params
         if self.early_stopping:
             raise ValueError(
                 "early_stopping=True is not supported by partial_fit, which runs one "
                 "epoch without a validation split (as in scikit-learn's SGD): set "
                 "early_stopping=False, or use fit."
             )
-        first = "_state" not in before
         X, y, sample_weight = self._check_data(X, y, sample_weight, reset=first)
         Y, sw = self._encode_target(
             y, sample_weight, X.dtype, first=first, partial=True, classes=classes

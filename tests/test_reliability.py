@@ -432,6 +432,44 @@ def test_failed_later_partial_fit_keeps_the_stream():
     _fails_and_changes_nothing(model, lambda: model.partial_fit(X[:, :2], LABELS), ValueError)
 
 
+@pytest.mark.parametrize(
+    "chunk, match",
+    [
+        (lambda x, y: (np.where(np.arange(x.size).reshape(x.shape) == 3, np.nan, x), y),
+         "Input X contains NaN"),
+        (lambda x, y: (np.where(np.arange(x.size).reshape(x.shape) == 3, np.inf, x), y),
+         "Input X contains infinity"),
+        (lambda x, y: (x[:, :2], y), "features"),
+        (lambda x, y: (x, np.r_[np.nan, y[1:]]), "Input y contains NaN"),
+        (lambda x, y: (x[:0], y[:0]), "0 sample"),
+    ],
+)  # fmt: skip
+def test_later_partial_fit_chunks_get_the_full_checks(chunk, match):
+    """Later chunks skip validate_data only when it would return them unchanged."""
+    model = GDRegressor(random_state=0).partial_fit(X, Y)
+    Xc, yc = chunk(X[:5].copy(), Y[:5].astype(float))
+    _fails_and_changes_nothing(model, lambda: model.partial_fit(Xc, yc), ValueError, match)
+
+
+def test_later_partial_fit_chunks_train_the_same_in_any_form():
+    """A C-ordered float chunk (checked in place) and the same chunk as lists,
+    F-ordered or float32-converted (through validate_data) give the same steps."""
+    forms = [
+        lambda a: a,
+        lambda a: a.tolist(),
+        lambda a: np.asfortranarray(a) if a.ndim == 2 else a,
+    ]
+    coefs = []
+    for form in forms:
+        model = GDClassifier(batch_size=1, random_state=0)
+        model.partial_fit(X[:10], LABELS[:10], classes=[0, 1])
+        for i in range(10, 30, 4):
+            model.partial_fit(form(X[i : i + 4]), form(LABELS[i : i + 4]))
+        coefs.append(np.r_[model.coef_.ravel(), model.intercept_])
+    for coef in coefs[1:]:
+        np.testing.assert_array_equal(coef, coefs[0])
+
+
 def test_warm_start_with_another_target_raises_before_touching_anything():
     model = _fitted_classifier().set_params(warm_start=True)
     _fails_and_changes_nothing(
