@@ -274,11 +274,21 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     # after the cut (epochs 2-3) lies within tol of it: a smaller step no longer
     # helps, stop at epoch 3 after one cut.
     assert _auto_stops(np.ones(20)) == (3, 1)
-    # A cut that helps: after the cut at epoch 3 the level drops by more than tol
-    # (to 0.9), so the flat band of epochs 4-5 cuts again, and the epoch after
-    # that cut (6) stays within tol of it: stop at epoch 6 after two cuts.
+    # A cut that helps: the band after the cut at epoch 3 (epoch 4) lies more than
+    # tol below the level it left (0.9 < 1.0), so the step is cut again at once;
+    # the band after that cut (epoch 5) stays within tol of 0.9: stop at epoch 5
+    # after two cuts.
     values = [2.0, 1.0, 1.0, 0.9, 0.9, 0.9, 0.9]
-    assert _auto_stops(values) == (6, 2)
+    assert _auto_stops(values) == (5, 2)
+    # Cuts that help less and less: gains 1e-2 then 5e-4 (ratio 0.05) leave
+    # 5e-4 * 0.05 / 0.95 = 2.6e-5 < tol * 0.9895 to further cuts: stop at epoch 5.
+    assert _auto_stops([2.0, 1.0, 1.0, 0.99, 0.9895, 0.9895]) == (5, 2)
+    # Gains 1e-2 then 5e-3 (ratio 0.5) leave 5e-3: cut again (epoch 5); the band
+    # after it gains nothing: stop at epoch 6 after three cuts.
+    assert _auto_stops([2.0, 1.0, 1.0, 0.99, 0.985, 0.985, 0.985]) == (6, 3)
+    # A rising band leaves no settled level: the drop after a cut on a rise
+    # (epoch 3) does not cut again, and a descent that follows is left alone.
+    assert _auto_stops([1.0, 1.2, 1.0, 0.95, 0.9]) == (None, 1)
     # A steady descent of 1% an epoch is neither flat nor rising: no cut, no stop.
     assert _auto_stops(0.99 ** np.arange(200)) == (None, 0)
     # A rise of more than tol over a window is noise: cut, and keep going.
