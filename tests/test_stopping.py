@@ -255,9 +255,9 @@ def test_cosine_over_max_iter_warns_only_when_still_descending(cancer):
         GDClassifier(schedule="cosine", batch_size="full", max_iter=12).fit(X, y)
 
 
-def _auto_stops(values, window=1, band=1, tol=1e-4):
+def _auto_stops(values, window=1, band=1, tol=1e-4, objective=True):
     """Run 'auto''s stochastic rule on a sequence: (epoch of the stop or None, cuts)."""
-    monitor = Monitor(tol, 5, Auto(factor=0.5), 0.1, keep_best=False, objective=True,
+    monitor = Monitor(tol, 5, Auto(factor=0.5), 0.1, keep_best=False, objective=objective,
                       stochastic=True, window=window, band=band)  # fmt: skip
     scale, cuts = 1.0, 0
     for epoch, value in enumerate(values, start=1):
@@ -295,6 +295,21 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     assert _auto_stops([1.0, 1.1, 1.05, 1.0, 0.95, 0.9]) == (None, 1)
     # Without tol nothing is cut or stopped.
     assert _auto_stops(np.ones(20), tol=None) == (None, 0)
+
+
+def test_auto_with_early_stopping_cuts_on_a_stall_and_stops_when_its_level_holds():
+    # A validation value (early stopping) on stochastic batches, n_iter_no_change=5:
+    # a lucky epoch 1 (0.9), then five epochs at 1.0 are a stall whose level (the
+    # mean of its 6 values, 0.9833) cuts the step. Five more at 0.95 are a stall
+    # again (no new best), at a level 0.0250 lower: cut; five more at 0.95, a
+    # level 0.0083 lower than 0.9583: cut; five more at 0.95: the level holds (0 <=
+    # tol), a smaller step no longer helps: stop at epoch 21 after three cuts.
+    values = [0.9] + [1.0] * 5 + [0.95] * 15
+    assert _auto_stops(values, objective=False) == (21, 3)
+    # A level that rises after the cut (overfitting) stops at the next stall.
+    assert _auto_stops([0.9] + [1.0] * 5 + [1.1] * 5, objective=False) == (11, 1)
+    # New bests keep it going at the same step.
+    assert _auto_stops(0.99 ** np.arange(50), objective=False) == (None, 0)
 
 
 def test_deterministic_extrapolation_skips_an_overshoot():
