@@ -20,7 +20,7 @@ Prints five tables (markdown), each a row per dataset:
 In the objective-gap table, W marks a fit that gave a ``ConvergenceWarning``.
 """
 
-import sys
+import argparse
 import warnings
 
 import numpy as np
@@ -47,10 +47,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_gd import GDClassifier, GDRegressor, find_learning_rate
 
 warnings.simplefilter("ignore", ConvergenceWarning)
-QUICK = "--quick" in sys.argv
 SECTIONS = ("accuracy", "regression", "gaps", "early", "finder")
-ONLY = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else SECTIONS
-SCALES = (1e-3, 1.0, 1e4) if QUICK else (1e-3, 1e-1, 1.0, 1e2, 1e4)
+SCALES = (1e-3, 1e-1, 1.0, 1e2, 1e4)  # the target scales of the regression table
 
 
 def classification_sets():
@@ -109,9 +107,28 @@ def exact(est, X, y):
 
 
 def main():
+    global SCALES
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="target scales 1e-3, 1 and 1e4 only in the regression table",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated tables to print, of {','.join(SECTIONS)}",
+    )
+    args = parser.parse_args()
+    only = args.only.split(",")
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown table(s) {unknown}; choose from {','.join(SECTIONS)}")
+    if args.quick:
+        SCALES = (1e-3, 1.0, 1e4)
     sets = [(n, X, y, GDClassifier) for n, X, y in classification_sets()]
     sets += [(n, X, y, GDRegressor) for n, X, y in regression_sets()]
-    for name in ONLY:
+    for name in only:
         globals()[f"{name}_table"](sets)
 
 

@@ -98,11 +98,15 @@ class GDRegressor(RegressorMixin, BaseGD):
         windows of ``n_iter_no_change`` epochs of steady descent, is at most
         ``tol`` times the objective. On mini-batches with 'auto': when a cut of
         the step size no longer lowers the objective at the averaged weights by
-        ``tol`` (relative). With other schedules also when no epoch has set a
-        new best for ``n_iter_no_change`` epochs. With early stopping, and with
-        ``schedule='adaptive'`` (scikit-learn's rule exactly): when the
-        monitored value has not improved by ``tol`` (absolute) for
-        ``n_iter_no_change`` epochs. None runs all ``max_iter`` epochs at a
+        ``tol`` (relative), or what further cuts would bring, extrapolated from
+        the last two, is at most ``tol``. With other schedules also when no
+        epoch has set a new best for ``n_iter_no_change`` epochs. With early
+        stopping, and with ``schedule='adaptive'`` (scikit-learn's rule
+        exactly): when the monitored value has not improved by ``tol``
+        (absolute) for ``n_iter_no_change`` epochs; with early stopping and
+        'auto' on mini-batches such a stall first cuts the step size, and
+        training stops at a stall whose mean is not ``tol`` below that of the
+        stall before. None runs all ``max_iter`` epochs at a
         constant 'auto' step. Horizon schedules ('cosine', ``Warmup``) are not
         stopped before their horizon.
     n_iter_no_change : int, default=5

@@ -460,9 +460,15 @@ class Auto(ReduceOnPlateau):
     constant step leaves the weights at a distance from the optimum that
     shrinks with the step: the estimator watches the objective at its averaged
     weights and cuts the step by ``factor`` when it rises by more than ``tol``
-    (relative) or stays flat within ``tol``; training stops when a cut no
-    longer lowers it by ``tol``. With ``tol=None`` the step is constant.
-    In ``partial_fit`` (one epoch per call) it is a constant step.
+    (relative) or stays flat within ``tol``, and again at once while each cut
+    lowers it by more than ``tol``; training stops when a cut no longer lowers
+    it by ``tol``, or when the gains of further cuts, extrapolated from the
+    last two, are at most ``tol``. With early stopping on stochastic batches
+    the validation score decides: a stall of ``n_iter_no_change`` epochs cuts
+    the step (the weights settle, so the best epoch is not a lucky early one),
+    and training stops at a stall whose mean is not ``tol`` below the stall
+    before. With ``tol=None`` the step is constant. In ``partial_fit`` (one
+    epoch per call) it is a constant step.
 
     Measured with the defaults (``benchmarks/DEFAULTS.md``): full batches end
     within 1e-4 of the exact optimum's objective and mini-batches within 1e-2 on

@@ -255,9 +255,9 @@ def test_cosine_over_max_iter_warns_only_when_still_descending(cancer):
         GDClassifier(schedule="cosine", batch_size="full", max_iter=12).fit(X, y)
 
 
-def _auto_stops(values, window=1, band=1, tol=1e-4):
+def _auto_stops(values, window=1, band=1, tol=1e-4, objective=True):
     """Run 'auto''s stochastic rule on a sequence: (epoch of the stop or None, cuts)."""
-    monitor = Monitor(tol, 5, Auto(factor=0.5), 0.1, keep_best=False, objective=True,
+    monitor = Monitor(tol, 5, Auto(factor=0.5), 0.1, keep_best=False, objective=objective,
                       stochastic=True, window=window, band=band)  # fmt: skip
     scale, cuts = 1.0, 0
     for epoch, value in enumerate(values, start=1):
@@ -274,17 +274,42 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     # after the cut (epochs 2-3) lies within tol of it: a smaller step no longer
     # helps, stop at epoch 3 after one cut.
     assert _auto_stops(np.ones(20)) == (3, 1)
-    # A cut that helps: after the cut at epoch 3 the level drops by more than tol
-    # (to 0.9), so the flat band of epochs 4-5 cuts again, and the epoch after
-    # that cut (6) stays within tol of it: stop at epoch 6 after two cuts.
+    # A cut that helps: the band after the cut at epoch 3 (epoch 4) lies more than
+    # tol below the level it left (0.9 < 1.0), so the step is cut again at once;
+    # the band after that cut (epoch 5) stays within tol of 0.9: stop at epoch 5
+    # after two cuts.
     values = [2.0, 1.0, 1.0, 0.9, 0.9, 0.9, 0.9]
-    assert _auto_stops(values) == (6, 2)
+    assert _auto_stops(values) == (5, 2)
+    # Cuts that help less and less: gains 1e-2 then 5e-4 (ratio 0.05) leave
+    # 5e-4 * 0.05 / 0.95 = 2.6e-5 < tol * 0.9895 to further cuts: stop at epoch 5.
+    assert _auto_stops([2.0, 1.0, 1.0, 0.99, 0.9895, 0.9895]) == (5, 2)
+    # Gains 1e-2 then 5e-3 (ratio 0.5) leave 5e-3: cut again (epoch 5); the band
+    # after it gains nothing: stop at epoch 6 after three cuts.
+    assert _auto_stops([2.0, 1.0, 1.0, 0.99, 0.985, 0.985, 0.985]) == (6, 3)
+    # A rising band leaves no settled level: the drop after a cut on a rise
+    # (epoch 3) does not cut again, and a descent that follows is left alone.
+    assert _auto_stops([1.0, 1.2, 1.0, 0.95, 0.9]) == (None, 1)
     # A steady descent of 1% an epoch is neither flat nor rising: no cut, no stop.
     assert _auto_stops(0.99 ** np.arange(200)) == (None, 0)
     # A rise of more than tol over a window is noise: cut, and keep going.
     assert _auto_stops([1.0, 1.1, 1.05, 1.0, 0.95, 0.9]) == (None, 1)
     # Without tol nothing is cut or stopped.
     assert _auto_stops(np.ones(20), tol=None) == (None, 0)
+
+
+def test_auto_with_early_stopping_cuts_on_a_stall_and_stops_when_its_level_holds():
+    # A validation value (early stopping) on stochastic batches, n_iter_no_change=5:
+    # a lucky epoch 1 (0.9), then five epochs at 1.0 are a stall whose level (the
+    # mean of its 6 values, 0.9833) cuts the step. Five more at 0.95 are a stall
+    # again (no new best), at a level 0.0250 lower: cut; five more at 0.95, a
+    # level 0.0083 lower than 0.9583: cut; five more at 0.95: the level holds (0 <=
+    # tol), a smaller step no longer helps: stop at epoch 21 after three cuts.
+    values = [0.9] + [1.0] * 5 + [0.95] * 15
+    assert _auto_stops(values, objective=False) == (21, 3)
+    # A level that rises after the cut (overfitting) stops at the next stall.
+    assert _auto_stops([0.9] + [1.0] * 5 + [1.1] * 5, objective=False) == (11, 1)
+    # New bests keep it going at the same step.
+    assert _auto_stops(0.99 ** np.arange(50), objective=False) == (None, 0)
 
 
 def test_deterministic_extrapolation_skips_an_overshoot():
