@@ -232,6 +232,9 @@ class Trainer:
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
         self._kernel = None  # the compiled loop that ran the last epoch, tried first
         self._config = None  # (what it depends on, the compiled loop's Config)
+        # The test that X is finite, left by fit to the first epoch (_base._FiniteX):
+        # called with proven=True where the epoch's raw predictions prove it, else run.
+        self.input_check = None
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -259,6 +262,8 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):
                 sq = row_norms(X, squared=True) + float(self.fit_intercept)
             if not np.isfinite(sq).all():
+                if self.input_check is not None:  # a NaN or inf in X: validation's error
+                    self.input_check()
                 raise ValueError(
                     "X has rows whose squared norm overflows float64 (the input is too "
                     "large to train on); scale the features, e.g. with StandardScaler."
@@ -337,8 +342,9 @@ class Trainer:
             mean_weight = state.weight_sum / state.rows_seen
         else:
             mean_weight = weight_sum / n
+        compiled = self._compiled(n, b, state.t)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self._compiled(n, b, state.t):
+            if compiled:
                 penalty_sums = self._compiled_loop(state, X, Y, sw, orders, starts, b, lrs, sq,
                                                    mean_weight, raws, progress)  # fmt: skip
             else:
@@ -346,6 +352,13 @@ class Trainer:
                                                   mean_weight, raws, progress)]  # fmt: skip
             done = len(penalty_sums)
             objectives = (self._loss_sums(Y, sw, raws[:done]) + penalty_sums) / weight_sum
+        if self.input_check is not None:
+            # The compiled loop sums every term of each row's product (every row, the
+            # caller made sure): a non-finite x makes its raw prediction non-finite.
+            # NumPy's products go through BLAS, which may skip a zero weight's column.
+            check, self.input_check = self.input_check, None
+            ran_compiled = compiled and self._kernel is not None  # not a NumPy fallback
+            check(proven=ran_compiled and bool(np.isfinite(raws[0]).all()))
         n_bound, last_lr = self._steps_taken(lrs[:done], starts, orders, sw, sq, mean_weight)
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too. So is a
