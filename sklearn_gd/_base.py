@@ -599,9 +599,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start
         if self.fit_intercept:
             constant[:, -1] = trainer.loss.baseline(Y, sw)
-        divergence = DivergenceCheck(trainer.objective_at(theta, X, Y, sw),
-                                     trainer.objective_at(constant, X, Y, sw),
-                                     self._divergence_patience(monitor))  # fmt: skip
+        start = trainer.objective_at(theta, X, Y, sw)
+        # init='baseline' starts at the constant model (y / s is exact: s is a power of 2)
+        at_constant = start if np.array_equal(theta, constant) else (
+            trainer.objective_at(constant, X, Y, sw))  # fmt: skip
+        divergence = DivergenceCheck(start, at_constant, self._divergence_patience(monitor))
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         self._defer_finite(finite_x, trainer, sw, 0)
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
@@ -618,6 +620,11 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             and isinstance(plateau_of(trainer.schedule), (type(None), Adaptive, Auto))
             and not getattr(self, "_skl_callbacks", None)
         )
+        if independent and trainer.average_per_epoch and trainer.average_start and sw.min() > 0:
+            # average='auto' starts each epoch's average afresh, and here nothing reads
+            # the weights between epochs: only the last epoch's average is published.
+            last_epoch = (self.max_iter - 1) * steps_per_epoch + 1  # all its batches step
+            trainer.average_start = max(trainer.average_start, last_epoch)
         for i in range(self.max_iter):
             tic = time.perf_counter()
             progress = callbacks.epoch_begin(
@@ -643,7 +650,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if monitor.exact_value:
                 # 'auto' on stochastic batches: the objective at the weights that
                 # predict (the epoch's average), one pass; the epoch's running
-                # objective mixes the batches' noise into every decision.
+                # objective mixes the batches' noise into every decision. The weights
+                # change no more if this is the last epoch: it is the final objective.
                 monitored = trainer.objective_at(state.weights, X, Y, sw)
             if self.early_stopping:
                 score = self._validation_score(weights, loss, *validation)
@@ -678,12 +686,15 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
         # Judged at the weights the run ended with (before any restore): an overflow,
         # or a run-away that a stopping rule or max_iter ended before it overflowed.
-        final = trainer.check_final(state, X, Y, sw)
+        # With an exact monitor, its last pass was at these very weights: not again.
+        final = trainer.check_final(state, X, Y, sw,
+                                    monitored if monitor.exact_value else None)  # fmt: skip
         if divergence.end(final)[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
-            trainer.check_final(state, X, Y, sw)
+            if not monitor.exact_value:  # else their objective is monitor.best: finite
+                trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)

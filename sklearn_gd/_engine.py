@@ -227,6 +227,7 @@ class Trainer:
         self.safe_steps = safe_steps
         self.loss_gain = loss_gain
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
+        self._curvatures = None  # (those norms, sw, sw times them): for _steps_taken
         self._order = None  # the last epoch's row order, shuffled again for the next
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
@@ -417,14 +418,15 @@ class Trainer:
                                  fraction)  # fmt: skip
         return plan[2:]
 
-    def check_final(self, state, X, Y, sw):
+    def check_final(self, state, X, Y, sw, value=None):
         """Raise ``DivergenceError`` unless the objective at the weights a call ends
         with is finite: a last step can leave finite weights (6e151) whose loss is not.
 
-        One pass over the rows, once per ``fit`` or ``partial_fit`` call; returns
-        that objective.
+        One pass over the rows, once per ``fit`` or ``partial_fit`` call, unless the
+        caller has that objective already (``value``); returns it.
         """
-        value = self.objective_at(state.weights, X, Y, sw)
+        if value is None:
+            value = self.objective_at(state.weights, X, Y, sw)
         if not np.isfinite(value):
             raise DivergenceError(self._divergence_message(state.epoch, X))
         return value
@@ -462,8 +464,13 @@ class Trainer:
         last = lrs[:, -1].tolist()
         if sq is None:
             return [0] * n_epochs, last
-        rows = starts if orders is None else orders[:, starts]
-        curvature = sw[rows] * sq[rows]
+        kept = self._curvatures
+        if kept is None or kept[0] is not sq or kept[1] is not sw:
+            kept = self._curvatures = (sq, sw, sw * sq)  # the same every epoch of a fit
+        # one-row batches: every row starts a batch, and orders is the rows stepped on
+        every_row = orders is not None and len(starts) == orders.shape[1]
+        rows = starts if orders is None else orders if every_row else orders[:, starts]
+        curvature = kept[2][rows]
         n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
         last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
         if orders is None:
