@@ -469,12 +469,18 @@ class Trainer:
             kept = self._curvatures = (sq, sw, sw * sq)  # the same every epoch of a fit
         # one-row batches: every row starts a batch, and orders is the rows stepped on
         every_row = orders is not None and len(starts) == orders.shape[1]
-        rows = starts if orders is None else orders if every_row else orders[:, starts]
-        curvature = kept[2][rows]
-        n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
-        last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
-        if orders is None:
-            last_curvature = [last_curvature] * n_epochs
+        if every_row and lrs.min() == lrs.max():
+            # One step size, each row stepped on once an epoch: the count is the same
+            # whatever the order, and needs no gather of the rows in it.
+            n_bound = [int(np.count_nonzero(lrs[0, 0] * kept[2] > mean_weight))] * n_epochs
+            last_curvature = kept[2][orders[:, -1]].tolist()
+        else:
+            rows = starts if orders is None else orders if every_row else orders[:, starts]
+            curvature = kept[2][rows]
+            n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
+            last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
+            if orders is None:
+                last_curvature = [last_curvature] * n_epochs
         return n_bound, [lr * bound_factor(lr, c, mean_weight)
                          for lr, c in zip(last, last_curvature, strict=True)]  # fmt: skip
 
