@@ -625,11 +625,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             # the weights between epochs: only the last epoch's average is published.
             last_epoch = (self.max_iter - 1) * steps_per_epoch + 1  # all its batches step
             trainer.average_start = max(trainer.average_start, last_epoch)
+        exact = monitor.exact_value  # fixed for the fit
         for i in range(self.max_iter):
             tic = time.perf_counter()
-            progress = callbacks.epoch_begin(
-                state, -(-X.shape[0] // trainer.batch_size_for(len(sw)))
-            )
+            progress = callbacks.epoch_begin(state, steps_per_epoch)
             if not ahead:
                 at_once = 1
                 if independent:
@@ -642,19 +641,19 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             n_bound += bound
             if divergence.update(objective)[0]:  # the training objective, whatever is monitored
                 raise self._divergence_error(divergence, gain)
-            weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
             curves["learning_rate_curve_"].append(lr)
             # The monitor reads y / s: the same tol (and epochs) in any units of y.
             monitored = objective
-            if monitor.exact_value:
+            if exact:
                 # 'auto' on stochastic batches: the objective at the weights that
                 # predict (the epoch's average), one pass; the epoch's running
                 # objective mixes the batches' noise into every decision. The weights
                 # change no more if this is the last epoch: it is the final objective.
                 monitored = trainer.objective_at(state.weights, X, Y, sw)
             if self.early_stopping:
-                score = self._validation_score(weights, loss, *validation)
+                score = self._validation_score(self._in_y_units(state.weights, state), loss,
+                                               *validation)  # fmt: skip
                 curves["validation_score_curve_"].append(score)
                 monitored = -score / gain if self.scoring == "loss" else -score
             if self.verbose:
@@ -669,7 +668,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ),
                 state.lr_scale,
             )
-            if callbacks.epoch_end(weights):  # a callback asked to stop
+            if callbacks.epoch_end(state):  # a callback asked to stop
                 stopped = True
             if stopped:
                 break
@@ -687,13 +686,12 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         # Judged at the weights the run ended with (before any restore): an overflow,
         # or a run-away that a stopping rule or max_iter ended before it overflowed.
         # With an exact monitor, its last pass was at these very weights: not again.
-        final = trainer.check_final(state, X, Y, sw,
-                                    monitored if monitor.exact_value else None)  # fmt: skip
+        final = trainer.check_final(state, X, Y, sw, monitored if exact else None)
         if divergence.end(final)[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
-            if not monitor.exact_value:  # else their objective is monitor.best: finite
+            if not exact:  # else their objective is monitor.best: finite
                 trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
@@ -1074,10 +1072,12 @@ class _Callbacks:
     def end(self):
         self.part.call_on_fit_task_end(estimator=self.estimator)
 
-    def epoch_end(self, weights):
-        """Report the epoch's end; True when a callback asks to stop."""
+    def epoch_end(self, state):
+        """Report the epoch's end (the weights of ``state`` in the units of y); True
+        when a callback asks to stop."""
         if self.root is None or not self.watched:
             return False
+        weights = self.estimator._in_y_units(state.weights, state)
         return bool(self.epoch.call_on_fit_task_end(
             estimator=self.estimator, reconstruction_attributes=self._attributes(weights),
             **self.data,
