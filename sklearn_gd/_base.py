@@ -10,6 +10,7 @@ estimator before a call that does not complete, so a failed ``fit`` or
 ``partial_fit`` (even by ``KeyboardInterrupt``) leaves the estimator as it was.
 """
 
+import contextlib
 import copy
 import functools
 import operator
@@ -22,7 +23,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -34,6 +35,7 @@ from ._compat import (
     with_callbacks,
 )
 from ._engine import DivergenceError, Trainer
+from ._kernel import CompileError
 from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
@@ -294,10 +296,22 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             and (y.dtype.kind != "f" or bool(np.isfinite(y).all()))
         )
 
-    def _check_data(self, X, y, sample_weight, *, reset):
+    def _check_data(self, X, y, sample_weight, *, reset, finite=True):
+        """Validated ``(X, y, sample_weight)``; ``finite=False`` leaves out the test that
+        ``X`` is finite (a pass over ``X``) for ``fit`` to fold into its first epoch
+        (``_FiniteX``). Any other error of the data is raised as a full check raises it:
+        after ``X``'s own, if ``X`` is not finite."""
         if not reset and self._checked_form(X, y):
             return X, y, self._checked_weight(sample_weight, X)
+        if finite:
+            return self._checked_data(X, y, sample_weight, reset=reset, finite=True)
+        try:
+            return self._checked_data(X, y, sample_weight, reset=reset, finite=False)
+        except Exception:
+            # A full check tests X first: run it, to raise X's error if X has one.
+            return self._checked_data(X, y, sample_weight, reset=reset, finite=True)
 
+    def _checked_data(self, X, y, sample_weight, *, reset, finite):
         def not_real(name, message):
             what = "real numbers (float64 or float32, or values that convert to them)"
             if name == "y" and not self._y_numeric:
@@ -319,6 +333,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 multi_output=self._multi_output,
                 y_numeric=self._y_numeric,
                 reset=reset,
+                ensure_all_finite=finite,
             )
         except ValueError as exc:
             message = str(exc).splitlines()[0]
@@ -564,7 +579,29 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
     def _fit(self, before, X, y, coef_init, intercept_init, sample_weight):
         self._check_params()
         warm = self.warm_start and "_state" in before and coef_init is None
-        X, y, sample_weight = self._check_data(X, y, sample_weight, reset=not warm)
+        X, y, sample_weight = self._check_data(X, y, sample_weight, reset=not warm,
+                                               finite=False)  # fmt: skip
+        finite_x = _FiniteX(self, X)
+        with finite_x.first():
+            return self._train(before, finite_x, X, y, warm, coef_init, intercept_init,
+                               sample_weight)  # fmt: skip
+
+    def _defer_finite(self, finite_x, trainer, sw, steps_taken):
+        """Leave the test that ``X`` is finite to the trainer's first epoch where its raw
+        predictions prove it (``Trainer.input_check``): the compiled loop, every row
+        trained (no zero weight), no callback shown ``X`` before; else test now."""
+        n = len(sw)
+        try:
+            compiled = trainer._compiled(n, trainer.batch_size_for(n), steps_taken)
+        except CompileError:  # engine='numba' raises it where it did, in the first epoch
+            compiled = False
+        if compiled and sw.min() > 0 and not getattr(self, "_skl_callbacks", None):
+            trainer.input_check = finite_x
+        else:
+            finite_x()
+
+    def _train(self, before, finite_x, X, y, warm, coef_init, intercept_init, sample_weight):
+        """``fit`` on validated data whose finiteness ``finite_x`` has yet to test."""
         Y, sw = self._encode_target(y, sample_weight, X.dtype, first=True, partial=False)
         if warm:
             self._check_warm_target(before, (Y.shape[1], X.shape[1] + 1))
@@ -579,6 +616,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if not self.shuffle:  # train the kept rows in the data's order
                 train = np.sort(train)
             X_val, Y_val, sw_val = X[val], Y[val], sw[val]
+            finite_x.part(X_val)  # rows no epoch trains on
             validation = (X_val, Y_val, y[val], sw_val, self._scorer())
             X, Y, y, sw = X[train], Y[train], y[train], sw[train]
             for part, weights in (("training", sw), ("validation", sw_val)):
@@ -602,10 +640,13 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start
         if self.fit_intercept:
             constant[:, -1] = trainer.loss.baseline(Y, sw)
-        divergence = DivergenceCheck(trainer.objective_at(theta, X, Y, sw),
-                                     trainer.objective_at(constant, X, Y, sw),
-                                     self._divergence_patience(monitor))  # fmt: skip
+        start = trainer.objective_at(theta, X, Y, sw)
+        # init='baseline' starts at the constant model (y / s is exact: s is a power of 2)
+        at_constant = start if np.array_equal(theta, constant) else (
+            trainer.objective_at(constant, X, Y, sw))  # fmt: skip
+        divergence = DivergenceCheck(start, at_constant, self._divergence_patience(monitor))
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
+        self._defer_finite(finite_x, trainer, sw, 0)
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)
         stopped = False
         n_bound = 0
@@ -620,11 +661,15 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             and isinstance(plateau_of(trainer.schedule), (type(None), Adaptive, Auto))
             and not getattr(self, "_skl_callbacks", None)
         )
+        if independent and trainer.average_per_epoch and trainer.average_start and sw.min() > 0:
+            # average='auto' starts each epoch's average afresh, and here nothing reads
+            # the weights between epochs: only the last epoch's average is published.
+            last_epoch = (self.max_iter - 1) * steps_per_epoch + 1  # all its batches step
+            trainer.average_start = max(trainer.average_start, last_epoch)
+        exact = monitor.exact_value  # fixed for the fit
         for i in range(self.max_iter):
             tic = time.perf_counter()
-            progress = callbacks.epoch_begin(
-                state, -(-X.shape[0] // trainer.batch_size_for(len(sw)))
-            )
+            progress = callbacks.epoch_begin(state, steps_per_epoch)
             if not ahead:
                 at_once = 1
                 if independent:
@@ -637,18 +682,19 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             n_bound += bound
             if divergence.update(objective)[0]:  # the training objective, whatever is monitored
                 raise self._divergence_error(divergence, gain)
-            weights = self._in_y_units(state.weights, state)
             curves["loss_curve_"].append(objective * gain)
             curves["learning_rate_curve_"].append(lr)
             # The monitor reads y / s: the same tol (and epochs) in any units of y.
             monitored = objective
-            if monitor.exact_value:
+            if exact:
                 # 'auto' on stochastic batches: the objective at the weights that
                 # predict (the epoch's average), one pass; the epoch's running
-                # objective mixes the batches' noise into every decision.
+                # objective mixes the batches' noise into every decision. The weights
+                # change no more if this is the last epoch: it is the final objective.
                 monitored = trainer.objective_at(state.weights, X, Y, sw)
             if self.early_stopping:
-                score = self._validation_score(weights, loss, *validation)
+                score = self._validation_score(self._in_y_units(state.weights, state), loss,
+                                               *validation)  # fmt: skip
                 curves["validation_score_curve_"].append(score)
                 monitored = -score / gain if self.scoring == "loss" else -score
             if self.verbose:
@@ -663,7 +709,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 ),
                 state.lr_scale,
             )
-            if callbacks.epoch_end(weights):  # a callback asked to stop
+            if callbacks.epoch_end(state):  # a callback asked to stop
                 stopped = True
             if stopped:
                 break
@@ -680,12 +726,14 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             )
         # Judged at the weights the run ended with (before any restore): an overflow,
         # or a run-away that a stopping rule or max_iter ended before it overflowed.
-        final = trainer.check_final(state, X, Y, sw)
+        # With an exact monitor, its last pass was at these very weights: not again.
+        final = trainer.check_final(state, X, Y, sw, monitored if exact else None)
         if divergence.end(final)[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights
-            trainer.check_final(state, X, Y, sw)
+            if not exact:  # else their objective is monitor.best: finite
+                trainer.check_final(state, X, Y, sw)
         self._warn_safe_steps(n_bound, state.t)
         seed = int(rng.integers(np.iinfo(np.int32).max))
         fitted = self._fitted(state, curves, seed, best_epoch=monitor.best_epoch)
@@ -759,7 +807,13 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
                 "epoch without a validation split (as in scikit-learn's SGD): set "
                 "early_stopping=False, or use fit."
             )
-        X, y, sample_weight = self._check_data(X, y, sample_weight, reset=first)
+        X, y, sample_weight = self._check_data(X, y, sample_weight, reset=first, finite=False)
+        finite_x = _FiniteX(self, X)
+        with finite_x.first():
+            return self._partial_train(before, finite_x, first, X, y, sample_weight, classes)
+
+    def _partial_train(self, before, finite_x, first, X, y, sample_weight, classes):
+        """``partial_fit`` on validated data whose finiteness ``finite_x`` has yet to test."""
         Y, sw = self._encode_target(
             y, sample_weight, X.dtype, first=first, partial=True, classes=classes
         )
@@ -781,6 +835,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         # One generator per call, from the stored seed and the call's position:
         # pickling between calls then changes nothing.
         rng = np.random.default_rng([seed, state.epoch])
+        self._defer_finite(finite_x, trainer, sw, state.t)
         tic = time.perf_counter()
         objective, lr, n_bound = trainer.run_epoch(state, X, Y, sw, rng)
         trainer.check_final(state, X, Y, sw)
@@ -962,6 +1017,53 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         super().__setstate__(state)
 
 
+class _FiniteX:
+    """scikit-learn's test that ``X`` is finite, run once: deferred from validation to
+    ``fit``'s first epoch, where it is free.
+
+    A row's raw prediction ``x . w + b`` is finite only if ``x`` is: a NaN term makes
+    the sum NaN, an infinite one makes it infinite (or NaN, as ``inf * 0`` is), whatever
+    the weights. The compiled loop sums every term of every row it trains (CSR: every
+    stored value), so when the first epoch trains every row, finite raw predictions
+    prove ``X`` finite; where they are not, this test runs and raises the very error
+    validation raised (or, ``X`` being finite, lets the divergence checks speak).
+    """
+
+    def __init__(self, estimator, X):
+        self.X, self.name, self.pending = X, type(estimator).__name__, True
+
+    def __call__(self, proven=False):
+        """The full test, unless it ran or the first epoch has ``proven`` ``X`` finite:
+        the error ``validate_data`` gives."""
+        if self.pending:
+            self.pending = False
+            if not proven:
+                assert_all_finite(self.X, estimator_name=self.name, input_name="X")
+
+    def part(self, rows):
+        """Test the rows ``rows`` of ``X`` now (the validation split: never trained on);
+        if they are not finite, the full test gives the message (NaN before inf)."""
+        if self.pending:
+            try:
+                assert_all_finite(rows, estimator_name=self.name, input_name="X")
+            except ValueError:
+                self()
+
+    @contextlib.contextmanager
+    def first(self):
+        """Any error while ``X`` is not known finite yields to ``X``'s own, as a full
+        validation, testing ``X`` before anything else, would have raised it."""
+        try:
+            yield
+        except Exception:
+            if self.pending:
+                try:
+                    self()
+                except ValueError as exc:
+                    raise exc from None
+            raise
+
+
 # An epoch of at least this many batches reports its progress in tenths.
 LONG_EPOCH_BATCHES = 1_000
 
@@ -1018,10 +1120,12 @@ class _Callbacks:
     def end(self):
         self.part.call_on_fit_task_end(estimator=self.estimator)
 
-    def epoch_end(self, weights):
-        """Report the epoch's end; True when a callback asks to stop."""
+    def epoch_end(self, state):
+        """Report the epoch's end (the weights of ``state`` in the units of y); True
+        when a callback asks to stop."""
         if self.root is None or not self.watched:
             return False
+        weights = self.estimator._in_y_units(state.weights, state)
         return bool(self.epoch.call_on_fit_task_end(
             estimator=self.estimator, reconstruction_attributes=self._attributes(weights),
             **self.data,

@@ -227,11 +227,15 @@ class Trainer:
         self.safe_steps = safe_steps
         self.loss_gain = loss_gain
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
+        self._curvatures = None  # (those norms, sw, sw times them): for _steps_taken
         self._order = None  # the last epoch's row order, shuffled again for the next
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
         self._kernel = None  # the compiled loop that ran the last epoch, tried first
         self._config = None  # (what it depends on, the compiled loop's Config)
+        # The test that X is finite, left by fit to the first epoch (_base._FiniteX):
+        # called with proven=True where the epoch's raw predictions prove it, else run.
+        self.input_check = None
 
     def init_state(self, theta):
         """A fresh ``TrainState`` starting from ``theta``."""
@@ -259,6 +263,8 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):
                 sq = row_norms(X, squared=True) + float(self.fit_intercept)
             if not np.isfinite(sq).all():
+                if self.input_check is not None:  # a NaN or inf in X: validation's error
+                    self.input_check()
                 raise ValueError(
                     "X has rows whose squared norm overflows float64 (the input is too "
                     "large to train on); scale the features, e.g. with StandardScaler."
@@ -337,8 +343,9 @@ class Trainer:
             mean_weight = state.weight_sum / state.rows_seen
         else:
             mean_weight = weight_sum / n
+        compiled = self._compiled(n, b, state.t)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self._compiled(n, b, state.t):
+            if compiled:
                 penalty_sums = self._compiled_loop(state, X, Y, sw, orders, starts, b, lrs, sq,
                                                    mean_weight, raws, progress)  # fmt: skip
             else:
@@ -346,6 +353,13 @@ class Trainer:
                                                   mean_weight, raws, progress)]  # fmt: skip
             done = len(penalty_sums)
             objectives = (self._loss_sums(Y, sw, raws[:done]) + penalty_sums) / weight_sum
+        if self.input_check is not None:
+            # The compiled loop sums every term of each row's product (every row, the
+            # caller made sure): a non-finite x makes its raw prediction non-finite.
+            # NumPy's products go through BLAS, which may skip a zero weight's column.
+            check, self.input_check = self.input_check, None
+            ran_compiled = compiled and self._kernel is not None  # not a NumPy fallback
+            check(proven=ran_compiled and bool(np.isfinite(raws[0]).all()))
         n_bound, last_lr = self._steps_taken(lrs[:done], starts, orders, sw, sq, mean_weight)
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too. So is a
@@ -404,14 +418,15 @@ class Trainer:
                                  fraction)  # fmt: skip
         return plan[2:]
 
-    def check_final(self, state, X, Y, sw):
+    def check_final(self, state, X, Y, sw, value=None):
         """Raise ``DivergenceError`` unless the objective at the weights a call ends
         with is finite: a last step can leave finite weights (6e151) whose loss is not.
 
-        One pass over the rows, once per ``fit`` or ``partial_fit`` call; returns
-        that objective.
+        One pass over the rows, once per ``fit`` or ``partial_fit`` call, unless the
+        caller has that objective already (``value``); returns it.
         """
-        value = self.objective_at(state.weights, X, Y, sw)
+        if value is None:
+            value = self.objective_at(state.weights, X, Y, sw)
         if not np.isfinite(value):
             raise DivergenceError(self._divergence_message(state.epoch, X))
         return value
@@ -449,12 +464,23 @@ class Trainer:
         last = lrs[:, -1].tolist()
         if sq is None:
             return [0] * n_epochs, last
-        rows = starts if orders is None else orders[:, starts]
-        curvature = sw[rows] * sq[rows]
-        n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
-        last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
-        if orders is None:
-            last_curvature = [last_curvature] * n_epochs
+        kept = self._curvatures
+        if kept is None or kept[0] is not sq or kept[1] is not sw:
+            kept = self._curvatures = (sq, sw, sw * sq)  # the same every epoch of a fit
+        # one-row batches: every row starts a batch, and orders is the rows stepped on
+        every_row = orders is not None and len(starts) == orders.shape[1]
+        if every_row and lrs.min() == lrs.max():
+            # One step size, each row stepped on once an epoch: the count is the same
+            # whatever the order, and needs no gather of the rows in it.
+            n_bound = [int(np.count_nonzero(lrs[0, 0] * kept[2] > mean_weight))] * n_epochs
+            last_curvature = kept[2][orders[:, -1]].tolist()
+        else:
+            rows = starts if orders is None else orders if every_row else orders[:, starts]
+            curvature = kept[2][rows]
+            n_bound = np.count_nonzero(lrs * curvature > mean_weight, axis=-1).tolist()
+            last_curvature = curvature[..., -1].tolist()  # one per epoch, or one for all
+            if orders is None:
+                last_curvature = [last_curvature] * n_epochs
         return n_bound, [lr * bound_factor(lr, c, mean_weight)
                          for lr, c in zip(last, last_curvature, strict=True)]  # fmt: skip
 

@@ -618,3 +618,147 @@ def test_early_stopping_without_shuffle_trains_the_kept_rows_in_data_order(monke
     Xo = np.c_[np.arange(30.0), X[:, 1:]]
     GDRegressor(early_stopping=True, shuffle=False, max_iter=1, random_state=0).fit(Xo, Y)
     assert np.all(np.diff(seen[0]) > 0)
+
+
+# --- issue 17: X's finiteness is tested in the first epoch -----------------------------
+# fit and partial_fit leave the test that X is finite (a pass over X) to the first
+# epoch, whose raw predictions x . w + b are not finite where x is not; where that does
+# not prove it they run scikit-learn's own test. Either way the error must be the one
+# scikit-learn's validation gives (the reference, derived here from check_array), and
+# the estimator must be left as it was.
+
+FINITE_X, FINITE_LABELS = (lambda X_: (X_, (X_ @ [1.0, -2.0, 0.5, 1.0] > 0).astype(int)))(
+    np.random.RandomState(1).normal(size=(60, 4))
+)
+
+
+def _validation_error(X_bad, estimator):
+    from sklearn.utils.validation import check_array
+
+    with pytest.raises(ValueError) as reference:
+        check_array(X_bad, accept_sparse="csr", estimator=estimator, input_name="X")
+    return str(reference.value)
+
+
+def _validation_rows(params):
+    """The rows of fit's early-stopping split (random_state=0): never trained on."""
+    model = GDClassifier(**params)
+    return model._validation_split(len(FINITE_LABELS), FINITE_LABELS, 0)[1]
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize(
+    "case, params, value",
+    [
+        ("plain", {}, np.nan),
+        ("plain", {}, np.inf),
+        # per-sample: each row its own raw prediction; the hinge gradient at a NaN
+        # margin is 0 (NaN < 1 is False): the weights stay finite, the raws do not
+        ("hinge, per sample", dict(loss="hinge", optimizer="sgd", batch_size=1), np.inf),
+        ("hinge, per sample", dict(loss="hinge", optimizer="sgd", batch_size=1), np.nan),
+        ("zero weight", dict(batch_size=1, optimizer="sgd"), np.nan),
+        ("validation split", dict(early_stopping=True, n_iter_no_change=2), np.nan),
+        ("partial_fit, first call", {}, np.inf),
+        ("partial_fit, later call", {}, np.nan),
+    ],
+)
+def test_non_finite_x_raises_validations_error_and_changes_nothing(
+    engine, container, case, params, value
+):
+    if engine == "numba":
+        pytest.importorskip("numba")
+    params = dict(engine=engine, random_state=0, max_iter=5, tol=None, **params)
+    row = 7
+    if case == "validation split":
+        row = int(_validation_rows(params)[0])
+    bad = FINITE_X.copy()
+    bad[row, 2] = value
+    bad = container(bad)
+    sample_weight = np.ones(len(FINITE_LABELS))
+    if case == "zero weight":
+        sample_weight[row] = 0.0
+    model = GDClassifier(**params)
+    if case.startswith("partial_fit"):
+        if case.endswith("later call"):
+            model.partial_fit(FINITE_X, FINITE_LABELS, classes=[0, 1])
+        call = lambda: model.partial_fit(  # noqa: E731
+            bad, FINITE_LABELS, classes=[0, 1], sample_weight=sample_weight
+        )
+    else:
+        model.fit(FINITE_X, FINITE_LABELS)  # a fitted model that must stay as it is
+        call = lambda: model.fit(bad, FINITE_LABELS, sample_weight=sample_weight)  # noqa: E731
+    before = _snapshot(model)
+    with pytest.raises(ValueError) as error:
+        call()
+    assert str(error.value) == _validation_error(bad, model)
+    assert _snapshot(model) == before
+
+
+def _count_x_finiteness_tests(monkeypatch):
+    """Record each test that X is finite, in scikit-learn's validation or in fit."""
+    import sklearn.utils.validation as validation
+
+    from sklearn_gd import _base
+
+    seen = []
+    inner = validation._assert_all_finite
+
+    def counting(X_, *args, input_name="", **kwargs):
+        seen.append(input_name)
+        return inner(X_, *args, input_name=input_name, **kwargs)
+
+    monkeypatch.setattr(validation, "_assert_all_finite", counting)
+    public = _base.assert_all_finite
+    monkeypatch.setattr(_base, "assert_all_finite",
+                        lambda X_, **kw: seen.append("fit") or public(X_, **kw))  # fmt: skip
+    return seen
+
+
+@pytest.mark.parametrize(
+    "params, sample_weight, tests_x",
+    [
+        (dict(engine="numba"), None, False),  # the compiled first epoch proves it
+        (dict(engine="numba", early_stopping=True), None, True),  # the validation rows
+        (dict(engine="numba"), "zero", True),  # rows a zero-weight batch skips
+        (dict(engine="numpy"), None, True),  # BLAS may skip a zero weight's column
+    ],
+)
+def test_x_is_read_for_finiteness_only_where_the_epoch_does_not_prove_it(
+    monkeypatch, params, sample_weight, tests_x
+):
+    pytest.importorskip("numba")
+    sw = np.ones(len(FINITE_LABELS))
+    if sample_weight == "zero":
+        sw[::5] = 0.0
+    seen = _count_x_finiteness_tests(monkeypatch)
+    GDClassifier(random_state=0, max_iter=3, tol=None, **params).fit(
+        FINITE_X, FINITE_LABELS, sample_weight=sw
+    )
+    # validate_data no longer reads X for it (each test of X is one fit asked for)...
+    assert seen.count("X") == seen.count("fit")
+    assert ("fit" in seen) == tests_x  # ... and fit asks only where it must
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_non_finite_x_is_reported_before_other_errors_of_the_data(engine):
+    # validate_data tests X before y, sample_weight and the target: so does fit.
+    if engine == "numba":
+        pytest.importorskip("numba")
+    bad = FINITE_X.copy()
+    bad[3, 1] = np.nan
+    model = GDClassifier(engine=engine)
+    expected = _validation_error(bad, model)
+    for y_, kwargs in [
+        (FINITE_LABELS, dict(sample_weight=np.ones(5))),  # wrong length
+        (FINITE_LABELS, dict(sample_weight=np.zeros(len(FINITE_LABELS)))),  # no weight
+        (np.zeros(len(FINITE_LABELS)), {}),  # one class
+        (FINITE_LABELS[:10], {}),  # inconsistent lengths
+        (np.where(FINITE_LABELS, np.nan, 0.0), {}),  # NaN in y
+    ]:
+        with pytest.raises(ValueError) as error:
+            model.fit(bad, y_, **kwargs)
+        assert str(error.value) == expected
+        with pytest.raises(ValueError) as error:
+            GDClassifier(engine=engine).partial_fit(bad, y_, classes=[0, 1], **kwargs)
+        assert str(error.value) == expected
