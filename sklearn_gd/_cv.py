@@ -649,25 +649,9 @@ class _BaseGDCV(BaseEstimator):
                         state, trainer, X_steps, Y, W, member, mean_weight, sq, order, starts,
                         rows_per_batch, lrs, live, full, fold_rows,
                     )  # fmt: skip
-            # The value each model's monitor reads, as a single fit's monitor reads it
-            # (on y / s: the trainer's loss, as the epoch's objective).
-            at_weights = None  # the objective at the weights that predict, when taken
-            if monitors[state.models[0]].exact_value:
-                at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W)
-            monitored = objective if at_weights is None else at_weights
             diverged_now = self._diverged(state, objective, divergence)
             stop = diverged_now.copy()
-            for a, m in enumerate(state.models):
-                if diverged_now[a]:
-                    diverged[m] = True
-                    continue
-                curves[m].append(gain * float(objective[a]))
-                stop[a], state.lr_scale[a] = monitors[m].update(
-                    monitored[a], epoch, lambda: None, state.lr_scale[a]
-                )
-            if epoch == self.max_iter:
-                stop[:] = True
-            ends = stop & ~diverged_now  # the models whose own rule (or max_iter) ends them
+            cut = np.zeros_like(stop)  # the models that halving stops this epoch
             now = None  # the active models' held-out scores, when taken this epoch
             if racing is not None and epoch == checkpoint:
                 ok = ~diverged_now
@@ -680,19 +664,42 @@ class _BaseGDCV(BaseEstimator):
                 ranked = sorted(racing, key=lambda g: -mean[g])  # stable: the first of ties
                 racing = ranked[: int(np.ceil(len(racing) / self.factor))]
                 dropped[ranked[len(racing) :]] = epoch
-                stop |= ~np.isin(grid_of[state.models], racing)
+                cut = ok & ~np.isin(grid_of[state.models], racing)
                 if len(racing) == 1:  # the winner: the refit trains it to its end
-                    stop[:] = True
+                    cut = ok
                     racing = None
                 resources *= self.factor
                 checkpoint = max(checkpoint + 1, int(np.ceil(resources - 1e-9)))
+            # The value each model's monitor reads, as a single fit's monitor reads it
+            # (on y / s: the trainer's loss, as the epoch's objective); not taken for the
+            # models that halving stops (their monitors are done).
+            going = ~stop & ~cut
+            at_weights = None  # the objective at the weights that predict, when taken
+            if going.any() and monitors[state.models[0]].exact_value:
+                at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W,
+                                                         among=going)  # fmt: skip
+            monitored = objective if at_weights is None else at_weights
+            for a, m in enumerate(state.models):
+                if diverged_now[a]:
+                    diverged[m] = True
+                    continue
+                curves[m].append(gain * float(objective[a]))
+                if going[a]:
+                    stop[a], state.lr_scale[a] = monitors[m].update(
+                        monitored[a], epoch, lambda: None, state.lr_scale[a]
+                    )
+            if epoch == self.max_iter:
+                stop[:] = True
+            ends = stop & ~diverged_now & ~cut  # the models whose own rule (or max_iter) ends
+            stop |= cut
             if stop.any():
                 weights = state.weights
                 # A model ending above the ceiling, not coming down, ran away too (as its
                 # fit ends); one that halving stops is scored as it stands.
                 if ends.any():
                     if at_weights is None:
-                        at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W)
+                        at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W,
+                                                                 among=ends)  # fmt: skip
                     at_end = at_weights[ends]
                     diverged[state.models[ends]] |= divergence.end(at_end, state.models[ends])
                 for a in np.flatnonzero(stop):
@@ -869,16 +876,24 @@ class _BaseGDCV(BaseEstimator):
         share their fold, penalty and weights (at the start: all the models of a fold)."""
         key = np.column_stack([state.fold, state.l2, state.l1, weights.reshape(len(weights), -1)])
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        few = SimpleNamespace(fold=state.fold[first], l2=state.l2[first], l1=state.l1[first],
-                              models=state.models[first])  # fmt: skip
-        return self._objectives_at_weights(few, loss, X, Y, W, weights[first])[inverse.ravel()]
+        among = np.zeros(len(weights), dtype=bool)
+        among[first] = True
+        at = self._objectives_at_weights(state, loss, X, Y, W, weights, among=among)
+        return at[first[inverse.ravel()]]
 
-    def _objectives_at_weights(self, state, loss, X, Y, W, weights=None):
+    def _objectives_at_weights(self, state, loss, X, Y, W, weights=None, among=None):
         """Each active model's training objective at ``weights`` (by default the
         weights that predict: its average, when averaging), over its fold's training
-        rows: what ``Trainer.objective_at`` gives a single fit's monitor."""
+        rows: what ``Trainer.objective_at`` gives a single fit's monitor. ``among``
+        (a mask of the active models): those alone, NaN for the others."""
         if weights is None:
             weights = state.weights
+        if among is not None and not among.all():
+            out = np.full(len(among), np.nan)
+            few = SimpleNamespace(fold=state.fold[among], l2=state.l2[among],
+                                  l1=state.l1[among], models=state.models[among])  # fmt: skip
+            out[among] = self._objectives_at_weights(few, loss, X, Y, W, weights[among])
+            return out
         A, K, D = weights.shape
         with np.errstate(over="ignore", invalid="ignore"):
             raws = safe_sparse_dot(X, weights[:, :, :-1].reshape(A * K, D - 1).T,
