@@ -31,6 +31,7 @@ the monitors, the step-size schedules and the divergence check
 (``_diverged``) run in Python once an epoch.
 """
 
+import copy
 import inspect
 import warnings
 from itertools import groupby, product
@@ -531,7 +532,12 @@ class _BaseGDCV(BaseEstimator):
         mean_weight /= n_train
 
         loss = proto._make_loss()
-        estimators = [clone(proto).set_params(learning_rate=lr, alpha=a) for lr, a in grid]
+        # One estimator per grid point for its trainer: a clone of the unfitted prototype,
+        # copied (cloning each, parameters and all, costs a fit's worth of time).
+        template = clone(proto)
+        estimators = [copy.copy(template) for _ in grid]
+        for est, (lr, a) in zip(estimators, grid, strict=True):
+            est.learning_rate, est.alpha = lr, a
         trainers = [est._trainer(loss, int(n_train.min()), scale=y_scale) for est in estimators]
         trainer = trainers[0]  # what the grid shares: loss, optimizer, schedule, batching
         b = trainer.batch_size_for(int(n_train.min()))
