@@ -995,8 +995,9 @@ _SEARCH_DOC = {
         the race are ranked by their mean held-out score, and all but the
         best ``1 / factor`` of them (rounded up) stop training, all their
         folds together, keeping the scores of that epoch
-        (``cv_results_['dropped_at_epoch']``). The last grid point left
-        trains on until its own stopping rule. See Notes.
+        (``cv_results_['dropped_at_epoch']``). When one grid point is left it
+        has won: its models stop too, and the refit trains it on all the
+        data. See Notes.
 """,
     "factor": """\
     factor : float > 1, default=3
@@ -1130,7 +1131,7 @@ _NOTES = """
     Halving (``search='halving'``, the default): most epochs of an exhaustive
     search go to models that cannot win (on ``benchmarks/bench_cv.py``'s
     data the largest learning rates run 40 epochs before their stopping rule
-    fires, the chosen one 13). As ``HalvingGridSearchCV`` with the epochs as
+    fires, the chosen one 23). As ``HalvingGridSearchCV`` with the epochs as
     the resource, the grid points race: at epochs 1, ``factor``,
     ``factor**2``, ... the ones still racing are ranked by mean held-out
     score and the best ``1 / factor`` (rounded up) go on; the others stop,
@@ -1160,9 +1161,10 @@ _NOTES = """
     it costs about the (row, model) pairs it trains, which halving cuts to a
     few epochs of the grid. On 20,000 x 50 rows, ``batch_size=64``, 8
     learning rates x 5 folds with the refit (``benchmarks/bench_cv.py``, a
-    busy 2-core machine) the halving search took about ONE_X times one fit
-    and GRID_X of the time of ``GridSearchCV`` over the same grid; the
-    exhaustive one about 70 times one fit and 0.7 of ``GridSearchCV``.
+    busy 2-core machine) the halving search took 6-9 times one fit (whose
+    own epochs it cannot skip: the refit is one of them) and 0.06-0.10 of the
+    time of ``GridSearchCV`` over the same grid; the exhaustive one 50-70
+    times one fit and 0.65-0.7 of ``GridSearchCV``.
 """
 
 
