@@ -61,7 +61,7 @@ def test_full_batch_classifier_equals_separate_fits(cancer, config):
     X, y = cancer[0][::2], cancer[1][::2]
     base = GDClassifier(batch_size="full", max_iter=40, random_state=0, **config)
     search = GDClassifierCV(learning_rates=[0.003, 0.03, 0.3], alphas=[1e-3, 1e-2], cv=3,
-                            refit=False, **base.get_params())  # fmt: skip
+                            refit=False, search="exhaustive", **base.get_params())  # fmt: skip
     search.set_params(batch_size="full").fit(X, y)
     folds = list(StratifiedKFold(3).split(X, y))
     _assert_grid_equals_fits(search, base, X, y, folds)
@@ -73,7 +73,8 @@ def test_full_batch_multinomial_with_weights_equals_separate_fits():
     sw = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
     base = GDClassifier(batch_size="full", max_iter=30, random_state=0)
     search = GDClassifierCV(learning_rates=[0.01, 0.1], cv=4, batch_size="full", max_iter=30,
-                            refit=False).fit(X, y, sample_weight=sw)  # fmt: skip
+                            refit=False, search="exhaustive")  # fmt: skip
+    search.fit(X, y, sample_weight=sw)
     folds = list(StratifiedKFold(4).split(X, y))
     _assert_grid_equals_fits(search, base, X, y, folds, sample_weight=sw)
 
@@ -94,7 +95,8 @@ def test_full_batch_regressor_equals_separate_fits(diabetes, config):
         learning_rates = [0.01, 0.03, 0.1]
     base = GDRegressor(batch_size="full", max_iter=40, random_state=0, **config)
     search = GDRegressorCV(learning_rates=learning_rates, cv=KFold(4, shuffle=True,
-                           random_state=0), refit=False, **base.get_params())  # fmt: skip
+                           random_state=0), refit=False, search="exhaustive",
+                           **base.get_params())  # fmt: skip
     search.fit(X, y)
     folds = list(KFold(4, shuffle=True, random_state=0).split(X, y))
     _assert_grid_equals_fits(search, base, X, y, folds)
@@ -121,7 +123,7 @@ def test_one_row_batches_equal_separate_fits(cancer, config, engine):
     base = GDClassifier(optimizer="sgd", schedule="constant", batch_size=1, shuffle=False,
                         max_iter=4, random_state=0, engine=engine, **config)  # fmt: skip
     search = GDClassifierCV(learning_rates=learning_rates, cv=KFold(5), refit=False,
-                            **base.get_params()).fit(X, y)  # fmt: skip
+                            search="exhaustive", **base.get_params()).fit(X, y)  # fmt: skip
     _assert_grid_equals_fits(search, base, X, y, list(KFold(5).split(X, y)))
 
 
@@ -145,7 +147,7 @@ def test_compiled_search_equals_numpy_search(search, data, config, cancer, diabe
     X, y = {"cancer": cancer, "diabetes": diabetes, "iris": load_iris(return_X_y=True),
             "cancer_csr": (sparse.csr_matrix(cancer[0]), cancer[1])}[data]  # fmt: skip
     params = dict(learning_rates=[0.003, 0.03, 0.3], cv=3, batch_size=16, max_iter=10,
-                  random_state=0, refit=False)  # fmt: skip
+                  random_state=0, refit=False, search="exhaustive")  # fmt: skip
     params.update(config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # safe_steps bounds, kept as fitted
@@ -195,7 +197,7 @@ class LoggedSGD(SGD):
 def test_user_rules_compile_or_fall_back_to_numpy(cancer):
     X, y = cancer
     params = dict(learning_rates=[0.01, 0.1], cv=3, batch_size=16, max_iter=90, tol=None,
-                  random_state=0, refit=False)  # fmt: skip
+                  random_state=0, refit=False, search="exhaustive")  # fmt: skip
     # A rule defined here, with a helper, compiles in the search (bound by module).
     numpy = GDClassifierCV(optimizer=Damped(), engine="numpy", **params).fit(X, y)
     numba = GDClassifierCV(optimizer=Damped(), engine="numba", **params).fit(X, y)
@@ -217,7 +219,8 @@ def test_user_rules_compile_or_fall_back_to_numpy(cancer):
 def test_parameters_are_the_base_estimators_and_the_searchs(search, base):
     # Written out for clone and get_params, checked here so that they cannot drift.
     params, base_params = search().get_params(), base().get_params()
-    assert set(params) == set(base_params) | {"learning_rates", "alphas", "cv", "refit"}
+    own = {"learning_rates", "alphas", "cv", "refit", "search", "factor"}
+    assert set(params) == set(base_params) | own
     # Same defaults, except scoring: the search's is GridSearchCV's, the estimator's score.
     assert {k: params[k] for k in base_params if k != "scoring"} == {
         k: v for k, v in base_params.items() if k != "scoring"
@@ -230,7 +233,7 @@ def test_float32_input_trains_in_float32(cancer):
     X, y = cancer[0][::2].astype(np.float32), cancer[1][::2]
     base = GDClassifier(batch_size="full", max_iter=20, random_state=0)
     search = GDClassifierCV(learning_rates=[0.01, 0.1], cv=3, batch_size="full", max_iter=20,
-                            refit=False).fit(X, y)  # fmt: skip
+                            refit=False, search="exhaustive").fit(X, y)  # fmt: skip
     assert search.coef_grid_.dtype == np.float32
     for g, params in enumerate(search.cv_results_["params"]):
         for k, (train, _) in enumerate(StratifiedKFold(3).split(X, y)):
@@ -242,30 +245,36 @@ def _agrees_with_grid_search(search, base, X, y, cv):
     learning_rates = search.cv_results_["param_learning_rate"]
     reference = GridSearchCV(base, {"learning_rate": list(learning_rates)}, cv=cv).fit(X, y)
     ref = reference.cv_results_
-    # Each grid point's mean CV score is within the fold-to-fold noise of GridSearchCV's.
-    noise = np.maximum(ref["std_test_score"], search.cv_results_["std_test_score"])
-    gap = np.abs(search.cv_results_["mean_test_score"] - ref["mean_test_score"])
-    assert np.all(gap <= noise), (gap, noise)
+    if search.search == "exhaustive":
+        # Each grid point's mean CV score is within the fold-to-fold noise of GridSearchCV's
+        # (halving scores the grid points at the epoch they leave the race instead).
+        noise = np.maximum(ref["std_test_score"], search.cv_results_["std_test_score"])
+        gap = np.abs(search.cv_results_["mean_test_score"] - ref["mean_test_score"])
+        assert np.all(gap <= noise), (gap, noise)
     # The choice is GridSearchCV's, or scores within 0.005 of it there.
     chosen = list(learning_rates).index(search.learning_rate_)
     assert ref["mean_test_score"][chosen] >= reference.best_score_ - 0.005
     return reference
 
 
-def test_mini_batch_classifier_agrees_with_grid_search(cancer):
+@pytest.mark.parametrize("search", ["halving", "exhaustive"])
+def test_mini_batch_classifier_agrees_with_grid_search(cancer, search):
     X, y = cancer
     lrs = [1e-3, 1e-2, 1e-1, 1.0]
-    search = GDClassifierCV(learning_rates=lrs, cv=5, batch_size=32, random_state=0).fit(X, y)
+    search = GDClassifierCV(learning_rates=lrs, cv=5, batch_size=32, random_state=0,
+                            search=search).fit(X, y)  # fmt: skip
     base = GDClassifier(batch_size=32, random_state=0)
     _agrees_with_grid_search(search, base, X, y, StratifiedKFold(5))
     assert search.best_estimator_.learning_rate == search.learning_rate_
     assert search.score(X, y) == search.best_estimator_.score(X, y)
 
 
-def test_mini_batch_regressor_agrees_with_grid_search(diabetes):
+@pytest.mark.parametrize("search", ["halving", "exhaustive"])
+def test_mini_batch_regressor_agrees_with_grid_search(diabetes, search):
     X, y = diabetes
     lrs = [0.1, 1.0, 10.0]
-    search = GDRegressorCV(learning_rates=lrs, cv=5, batch_size=16, random_state=0).fit(X, y)
+    search = GDRegressorCV(learning_rates=lrs, cv=5, batch_size=16, random_state=0,
+                           search=search).fit(X, y)  # fmt: skip
     base = GDRegressor(batch_size=16, random_state=0)
     _agrees_with_grid_search(search, base, X, y, KFold(5))
 
@@ -383,7 +392,7 @@ def test_mini_batch_models_stop_as_separate_fits_do(cancer):
     X, y = cancer
     rates, folds = [0.003, 0.1, 3.0], StratifiedKFold(4)
     search = GDClassifierCV(learning_rates=rates, cv=folds, batch_size=32, random_state=0,
-                            refit=False).fit(X, y)  # fmt: skip
+                            refit=False, search="exhaustive").fit(X, y)  # fmt: skip
     for g, lr in enumerate(rates):
         fits = [
             GDClassifier(learning_rate=lr, batch_size=32, random_state=0).fit(X[tr], y[tr])
@@ -401,8 +410,90 @@ def test_a_finite_run_away_is_diverged_as_in_the_base_fit(diabetes):
     config = dict(optimizer="sgd", schedule="constant", batch_size="full", random_state=0)
     with pytest.raises(DivergenceError, match="epoch"):
         GDRegressor(learning_rate=1.0, **config).fit(X, y)
-    search = GDRegressorCV(learning_rates=[0.01, 1.0], cv=3, **config)
+    search = GDRegressorCV(learning_rates=[0.01, 1.0], cv=3, search="exhaustive", **config)
     with pytest.warns(UserWarning, match="diverged"):
         search.fit(X, y)
     assert np.isnan(search.scores_[:, 1]).all() and np.isfinite(search.scores_[:, 0]).all()
     assert search.learning_rate_ == 0.01
+    # Halving drops it at the first epoch instead, scored as it stands (far below 0.01's).
+    halving = GDRegressorCV(learning_rates=[0.01, 1.0], cv=3, **config).fit(X, y)
+    assert halving.cv_results_["dropped_at_epoch"].tolist() == [0, 1]
+    assert halving.learning_rate_ == 0.01
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning")
+@pytest.mark.parametrize(
+    "search, base, data",
+    [(GDClassifierCV, GDClassifier(), "cancer"), (GDRegressorCV, GDRegressor(), "diabetes")],
+    ids=["classifier", "regressor"],
+)
+def test_full_batch_halving_is_grid_search_over_epochs(search, base, data, cancer, diabetes):
+    # Successive halving with the epochs as the resource, checked against GridSearchCV
+    # over fits stopped after each checkpoint's epochs (max_iter=e) on the same folds:
+    # at epoch 1 the best ceil(7 / 3) = 3 grid points by mean held-out score go on, at
+    # epoch 3 the best one wins; every model is its fit stopped at the epoch its point
+    # left the race (to 1e-10) and scores what that fit scores. A fit that ends above
+    # the run-away ceiling raises (GridSearchCV: NaN, last); a model halving stops there
+    # is not ending, and is scored as it stands (last too).
+    X, y = {"cancer": cancer, "diabetes": diabetes}[data]
+    cv = (StratifiedKFold if data == "cancer" else KFold)(3)
+    base = clone(base).set_params(batch_size="full", random_state=0, scoring=None)
+    halving = search(learning_rates=7, cv=cv, refit=False, **base.get_params()).fit(X, y)
+    dropped = halving.cv_results_["dropped_at_epoch"]
+    assert sorted(dropped.tolist()) == [0, 1, 1, 1, 1, 3, 3]
+    lrs = list(halving.cv_results_["param_learning_rate"])
+    racing = list(range(7))
+    for epoch, n_dropped in [(1, 4), (3, 2)]:
+        reference = GridSearchCV(
+            clone(base).set_params(max_iter=epoch),
+            {"learning_rate": [lrs[g] for g in racing]},
+            cv=cv,
+        ).fit(X, y)
+        mean = reference.cv_results_["mean_test_score"]
+        order = np.argsort(-mean, kind="stable")  # the first of ties goes on; NaN last
+        out = [racing[j] for j in order[len(racing) - n_dropped :]]
+        assert sorted(np.flatnonzero(dropped == epoch).tolist()) == sorted(out)
+        for j, g in enumerate(racing):
+            if (g in out or epoch == 3) and np.isfinite(mean[j]):
+                splits = [reference.cv_results_[f"split{k}_test_score"][j] for k in range(3)]
+                np.testing.assert_allclose(halving.scores_[:, g], splits, rtol=1e-10,
+                                           atol=1e-12)  # fmt: skip
+        racing = [g for g in racing if g not in out]
+    assert racing == [halving.best_index_] and lrs[halving.best_index_] == halving.learning_rate_
+    stopped = clone(base).set_params(max_iter=1)  # the fits of _assert_grid_equals_fits
+    for g in range(7):
+        for k, (train, _) in enumerate(cv.split(X, y)):
+            fit = clone(stopped).set_params(
+                learning_rate=lrs[g], max_iter=halving.n_iter_grid_[k, g]
+            )
+            try:
+                fit.fit(X[train], y[train])
+            except DivergenceError:  # a run-away that halving dropped first
+                assert dropped[g] == 1
+                continue
+            coef = np.reshape(fit.coef_, halving.coef_grid_[k, g].shape)
+            np.testing.assert_allclose(halving.coef_grid_[k, g], coef, rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(halving.loss_curve_grid_[k][g], fit.loss_curve_,
+                                       rtol=1e-10, atol=1e-12)  # fmt: skip
+    # Ranked by how long each point stayed in the race, then by score.
+    rank = halving.cv_results_["rank_test_score"]
+    assert rank[halving.best_index_] == 1
+    assert max(rank[dropped == 3]) < min(rank[dropped == 1])
+
+
+def test_halving_parameters(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="factor"):
+        GDClassifierCV(factor=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="search"):
+        GDClassifierCV(search="random").fit(X, y)
+    # factor=2: checkpoints at epochs 1, 2, 4 and 8 rounds of halving 8 -> 4 -> 2 -> 1.
+    search = GDClassifierCV(learning_rates=8, cv=3, factor=2, batch_size="full",
+                            random_state=0, refit=False).fit(X, y)  # fmt: skip
+    assert sorted(search.cv_results_["dropped_at_epoch"].tolist()) == [0, 1, 1, 1, 1, 2, 2, 4]
+    # A single grid point is not raced: it trains to its own stopping rule.
+    one = GDClassifierCV(learning_rates=[0.1], cv=3, random_state=0, refit=False).fit(X, y)
+    alone = GDClassifierCV(learning_rates=[0.1], cv=3, random_state=0, refit=False,
+                           search="exhaustive").fit(X, y)  # fmt: skip
+    np.testing.assert_array_equal(one.n_iter_grid_, alone.n_iter_grid_)
+    np.testing.assert_array_equal(one.scores_, alone.scores_)
