@@ -17,9 +17,9 @@ the others pin one thread. Sections:
    against ``SGDClassifier`` and against the floor of one full-batch gradient,
    the two BLAS products ``X @ w`` and ``X.T @ r``. The rows with a target
    also time one more epoch (``max_iter=3`` minus ``max_iter=1``, halved): an
-   epoch of training without the one-off input checks of ``fit`` (whose
-   finiteness check alone reads ``X`` once, half the floor; at 10^4 rows the
-   checks cost more than the epoch). ``epoch_vs_floor`` (batch-256 Adam) puts
+   epoch of training without the one-off costs of ``fit`` (validation,
+   labels, the start's and the end's objective passes; at 10^4 rows they cost
+   more than the epoch). ``epoch_vs_floor`` (batch-256 Adam) puts
    it over the floor, ``epoch_vs_sklearn`` (per-sample SGD) over the same
    difference for ``SGDClassifier``. Those two carry the targets.
 2. target: wall time to reach a training objective within 1% and 0.1% of the
