@@ -21,7 +21,9 @@ loop it also names ``row_gradient_function(y, raw, param, out)``, the gradient o
 one row written into ``out``.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
-one-hot (multinomial). Definitions follow scikit-learn so that our objective
+one-hot (multinomial). With more than two classes the target is held as
+``Labels`` (each row's class index, O(n) memory, not the O(n * K) matrix): a loss
+densifies only the rows it is given (a batch or a chunk of rows). Definitions follow scikit-learn so that our objective
 ``sum(sw * loss) / sum(sw) + alpha * R(w)`` maps exactly onto its solvers:
 half squared error, half Poisson deviance, pinball loss, squared hinge without
 a half.
@@ -201,8 +203,12 @@ def multinomial_value(y, raw, param):
 
 
 def multinomial_gradient(y, raw, param):
-    e = np.exp(raw - row_max(raw))
-    return e / np.expand_dims(e.sum(axis=1), 1) - y
+    # In place on one temporary: a batch of many classes holds no more copies.
+    e = raw - row_max(raw)
+    np.exp(e, e)  # out by position: numba takes no keyword here
+    e /= np.expand_dims(e.sum(axis=1), 1)
+    e -= y
+    return e
 
 
 # The same gradient for one row (``y``, ``raw`` and ``out`` of shape ``(n_outputs,)``),
@@ -218,6 +224,56 @@ def multinomial_gradient_row(y, raw, param, out):
         total += out[k]
     for k in range(raw.shape[0]):
         out[k] = out[k] / total - y[k]
+
+
+# --- the multiclass target ------------------------------------------------------------
+
+
+class Labels:
+    """A multiclass target held as labels: ``index`` (the class of each row, into
+    ``classes_``), standing for the ``(n, n_classes)`` matrix with ``high`` at each row's
+    class and ``low`` elsewhere (one-hot for softmax, +-1 for one-vs-rest).
+
+    It answers what the engine asks of a target (``shape``, ``dtype``, ``len`` and rows
+    by ``[rows]``), and ``dense`` writes the matrix of its rows only where a batch or a
+    chunk of rows needs them: the matrix of all rows is O(n * K) memory (770 MB at
+    10^5 rows and 500 classes).
+    """
+
+    def __init__(self, index, n_classes, low, high, dtype):
+        self.index = index
+        self.n_classes = n_classes
+        self.dtype = np.dtype(dtype)
+        self.low, self.high = self.dtype.type(low), self.dtype.type(high)
+
+    @property
+    def shape(self):
+        return (len(self.index), self.n_classes)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, rows):
+        """The labels of ``rows`` (a slice, an index array or a boolean mask)."""
+        return Labels(self.index[rows], self.n_classes, self.low, self.high, self.dtype)
+
+    def dense(self, out=None):
+        """The ``(len(self), n_classes)`` matrix, written into ``out`` if given (a
+        buffer of at least that many rows)."""
+        n = len(self.index)
+        out = np.empty(self.shape, dtype=self.dtype) if out is None else out[:n]
+        out.fill(self.low)
+        out[np.arange(n), self.index] = self.high
+        return out
+
+
+def as_matrix(y):
+    """The target ``y`` as the ``(n, n_outputs)`` matrix the loss functions take."""
+    return y.dense() if isinstance(y, Labels) else y
 
 
 # --- the classes ---------------------------------------------------------------------
@@ -256,6 +312,9 @@ class Loss:
     # (epsilon) is read in the units of y too; None where no such identity holds
     # (log links, classification). The regressor trains on y / s through it.
     homogeneity = None
+    # Classification: the target's value at a row's class and elsewhere, (low, high):
+    # +-1 for margins and the binary log-loss, one-hot for softmax.
+    label_values = (-1.0, 1.0)
 
     def __init__(self, epsilon=0.1, quantile=0.5):
         self.epsilon = epsilon
@@ -268,12 +327,12 @@ class Loss:
 
     def value(self, y, raw):
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
-        value = type(self).value_function(y, raw, self.param)
+        value = type(self).value_function(as_matrix(y), raw, self.param)
         return value if self.rowwise else value.sum(axis=1)
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
-        return type(self).gradient_function(y, raw, self.param)
+        return type(self).gradient_function(as_matrix(y), raw, self.param)
 
     def in_y_true_range(self, y):
         """Whether every target in ``y`` is one this loss accepts (``interval_y_true``)."""
@@ -399,9 +458,14 @@ class MultinomialLogLoss(Loss):
     row_gradient_function = multinomial_gradient_row
     rowwise = True
     curvature = 0.5
+    label_values = (0.0, 1.0)
 
     def baseline(self, y, sw):
-        log_prior = np.log(np.clip(np.average(y, axis=0, weights=sw), 1e-12, None))
+        if isinstance(y, Labels):  # the same sums as np.average of the one-hot matrix
+            prior = np.bincount(y.index, weights=sw, minlength=y.n_classes) / sw.sum()
+        else:
+            prior = np.average(y, axis=0, weights=sw)
+        log_prior = np.log(np.clip(prior, 1e-12, None))
         return log_prior - log_prior.mean()
 
     @staticmethod
