@@ -576,10 +576,10 @@ class Trainer:
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             runs = []
             while lo < hi:
-                # Batches start at multiples of b (some skipped): those starting by
-                # starts[lo] + kept - b end within the kept rows.
-                end = int(np.searchsorted(starts, starts[lo] + kept - b, side="right"))
-                runs.append((lo, min(hi, max(end, lo + 1))))
+                # Those batches whose last row (min(start + b, n) - 1) is kept.
+                limit = starts[lo] + kept
+                end = hi if n <= limit else np.searchsorted(starts, limit - b, side="right")
+                runs.append((lo, min(hi, max(int(end), lo + 1))))
                 lo = runs[-1][1]
             groups.append(runs)
         return groups
