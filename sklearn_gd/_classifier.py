@@ -75,7 +75,7 @@ def _unique_index(y):
                 shifted = shifted - low
             present = np.bincount(shifted) > 0
             classes = (np.flatnonzero(present) + low).astype(y.dtype)
-            return classes, (np.cumsum(present) - 1)[shifted]
+            return classes, (np.cumsum(present, dtype=np.int32) - 1)[shifted]
     guess = np.unique(y[:1000])
     index, known = _lookup(guess, y)
     if known.all():

@@ -55,6 +55,11 @@ def _rows_at_once(n_outputs):
     return max(1, (1 << 16) // n_outputs)
 
 
+def _index_type(n):
+    """The type of row indices into ``n`` rows: int32 where it holds them."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.intp
+
+
 def row_chunks(X, n_outputs):
     """Slices of the rows of ``X`` whose raw predictions to take at once: 2^16 numbers
     (2^20 when ``X`` is sparse: each slice of it is a copy); one for all rows if they fit."""
@@ -62,14 +67,6 @@ def row_chunks(X, n_outputs):
     if rows >= X.shape[0]:
         return [slice(None)]
     return [slice(s, s + rows) for s in range(0, X.shape[0], rows)]
-
-
-def target_rows(Y, rows, out):
-    """The target's matrix at ``rows``: ``Y[rows]``, or for ``Labels`` their one-hot
-    (+-1) rows written into the buffer ``out``."""
-    if isinstance(Y, Labels):
-        return Y[rows].dense(out)
-    return Y[rows]
 
 
 # One ``run_epochs`` call's epochs, as the loops read them: the data, each epoch's row
@@ -347,10 +344,13 @@ class Trainer:
         orders = self._orders(rng, n, b, n_epochs)
         # verbose=2's running loss reads the raw predictions of every row so far.
         by_row = n_epochs * n * K <= _RAWS_BY_ROW or self.verbose >= 2
-        kept = n if by_row else min(n, max(b, _rows_at_once(K)))
-        if self._raws is None or self._raws.shape != (n_epochs, kept, K):
-            self._raws = np.zeros((n_epochs, kept, K), dtype=state.theta.dtype)
-        raws = self._raws
+        if by_row:  # kept for the next epoch: rows of skipped batches keep their values
+            if self._raws is None or self._raws.shape != (n_epochs, n, K):
+                self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
+            raws = self._raws
+        else:  # a run's rows, made afresh (not held between epochs, nor in the final pass)
+            raws = np.zeros((1, min(n, max(b, _rows_at_once(K))), K), dtype=state.theta.dtype)
+        kept = raws.shape[1]
         if not positive:
             # A batch whose weights are all zero carries no gradient: skip it.
             # Its rows keep earlier (finite) predictions, weighted 0.
@@ -421,7 +421,9 @@ class Trainer:
         if not self.shuffle or b >= n:  # one batch covers every row whatever the order
             return None
         if self._order is None or len(self._order) != n:
-            self._order = np.arange(n)
+            # int32 where it fits: half the memory, one type for the compiled loop (the
+            # shuffles draw the same permutation whatever the type).
+            self._order = np.arange(n, dtype=_index_type(n))
         if n_epochs == 1:
             # A uniform shuffle of any order is uniform: shuffling last epoch's in
             # place saves making and filling a new array every epoch.
@@ -613,7 +615,6 @@ class Trainer:
         cumulative = penalty.l1 and b == 1
         if cumulative:
             u, q = state.l1_penalty(theta)
-        labels = np.empty((b, theta.shape[0]), theta.dtype) if isinstance(Y, Labels) else None
         base = starts[0] if len(starts) else 0
         report_every = max(1, len(epoch.starts) // 10) if self.verbose >= 2 else 0
         penalty_sum = 0.0
@@ -622,7 +623,7 @@ class Trainer:
                 rows = slice(start, start + b)
             else:
                 rows = order[start : start + b]
-            Xb, Yb, swb = X[rows], target_rows(Y, rows, labels), sw[rows]
+            Xb, Yb, swb = X[rows], Y[rows], sw[rows]
             if by_row:
                 raw = Xb @ coef.T
                 if self.fit_intercept:
@@ -689,7 +690,7 @@ class Trainer:
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         n_epochs = lrs.shape[0]
         if orders is None:
-            orders = np.empty((n_epochs, X.shape[0]), dtype=np.intp)
+            orders = np.empty((n_epochs, X.shape[0]), dtype=_index_type(X.shape[0]))
             orders[:] = np.arange(X.shape[0])
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta

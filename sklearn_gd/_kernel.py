@@ -128,8 +128,12 @@ def prepare_numba():
     def prefetch(typingctx, array, index):
         def codegen(context, builder, signature, args):
             array_type, index_type = signature.args
-            indices = cgutils.unpack_tuple(builder, args[1]) if isinstance(
-                index_type, types.BaseTuple) else [args[1]]  # fmt: skip
+            tuple_index = isinstance(index_type, types.BaseTuple)
+            indices = cgutils.unpack_tuple(builder, args[1]) if tuple_index else [args[1]]
+            # One integer type for the address: an int32 row (the order's) and an int64.
+            kinds = index_type.types if tuple_index else [index_type]
+            indices = [context.cast(builder, value, kind, types.intp)
+                       for value, kind in zip(indices, kinds, strict=True)]  # fmt: skip
             data = context.make_array(array_type)(context, builder, args[0])
             ptr = cgutils.get_item_pointer(context, builder, array_type, data, indices,
                                            wraparound=False)  # fmt: skip

@@ -251,7 +251,10 @@ else:
 # ``raws[i]`` by row, else ``raws[p - base]`` from the first row of the call's batches.
 @njit(cache=True, inline="always")
 def slot(by_row, i, p, base):
-    return i if by_row else p - base
+    # Two returns, not a conditional expression: ``i`` may be an int32 (the order's type).
+    if by_row:
+        return np.intp(i)
+    return np.intp(p - base)
 
 
 @njit(cache=True, inline="always")

@@ -235,13 +235,14 @@ class Labels:
     class and ``low`` elsewhere (one-hot for softmax, +-1 for one-vs-rest).
 
     It answers what the engine asks of a target (``shape``, ``dtype``, ``len`` and rows
-    by ``[rows]``), and ``dense`` writes the matrix of its rows only where a batch or a
-    chunk of rows needs them: the matrix of all rows is O(n * K) memory (770 MB at
-    10^5 rows and 500 classes).
+    by ``[rows]``); the losses read the labels directly (``Loss._at``), and ``dense``
+    writes the matrix of some rows where a caller needs it: the matrix of all rows is
+    O(n * K) memory (770 MB at 10^5 rows and 500 classes).
     """
 
     def __init__(self, index, n_classes, low, high, dtype):
-        self.index = index
+        # int32: half the memory, and one type for the compiled loop to be compiled for.
+        self.index = np.asarray(index, dtype=np.int32)
         self.n_classes = n_classes
         self.dtype = np.dtype(dtype)
         self.low, self.high = self.dtype.type(low), self.dtype.type(high)
@@ -327,12 +328,23 @@ class Loss:
 
     def value(self, y, raw):
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
-        value = type(self).value_function(as_matrix(y), raw, self.param)
+        value = self._at(type(self).value_function, y, raw)
         return value if self.rowwise else value.sum(axis=1)
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
-        return type(self).gradient_function(as_matrix(y), raw, self.param)
+        return self._at(type(self).gradient_function, y, raw)
+
+    def _at(self, function, y, raw):
+        """``function(y, raw, param)``; for ``Labels`` without their matrix: an elementwise
+        function is ``function(low, raw)`` but at each row's class, where it is
+        ``function(high, raw)`` (the same numbers, element by element)."""
+        if not isinstance(y, Labels):
+            return function(y, raw, self.param)
+        out = function(y.low, raw, self.param)
+        rows = np.arange(len(y))
+        out[rows, y.index] = function(y.high, raw[rows, y.index], self.param)
+        return out
 
     def in_y_true_range(self, y):
         """Whether every target in ``y`` is one this loss accepts (``interval_y_true``)."""
@@ -459,6 +471,19 @@ class MultinomialLogLoss(Loss):
     rowwise = True
     curvature = 0.5
     label_values = (0.0, 1.0)
+
+    def _at(self, function, y, raw):
+        """Softmax's value and gradient are linear in ``y`` (``-y . raw`` and ``-y``): for
+        ``Labels``, those at ``y = low`` moved by ``high - low`` at each row's class."""
+        if not isinstance(y, Labels):
+            return function(y, raw, self.param)
+        out = function(y.low, raw, self.param)
+        rows, step = np.arange(len(y)), y.high - y.low
+        if out.ndim == 1:  # the value, one per row
+            out -= step * raw[rows, y.index]
+        else:
+            out[rows, y.index] -= step
+        return out
 
     def baseline(self, y, sw):
         if isinstance(y, Labels):  # the same sums as np.average of the one-hot matrix
