@@ -44,9 +44,12 @@ AUTO_COMPILE_STEPS = 2_000
 # Epochs run in one compiled call keep their raw predictions: at most this many numbers.
 _RAWS_AT_ONCE = 1 << 14
 # An epoch keeps each row's raw prediction (by row, for one evaluation of its loss at
-# the end) where they are at most this many numbers; beyond, only those of a run of
-# batches (``_rows_at_once`` rows, or one batch), by position, evaluated after each run.
+# the end) where they are at most this many numbers: with a matrix target, at most the
+# target's own size up to 32 MB; with labels (an O(n) target), 0.5 MB. Beyond, it keeps
+# only those of a run of batches (``_rows_at_once`` rows, or one batch), by position,
+# and evaluates their loss after each run.
 _RAWS_BY_ROW = 1 << 22
+_LABELS_RAWS_BY_ROW = 1 << 16
 
 
 def _rows_at_once(n_outputs):
@@ -325,7 +328,8 @@ class Trainer:
         b = self.batch_size_for(n_samples)
         if self.streaming or not self._compiled(n_samples, b, 0):
             return 1
-        at_once = min(_RAWS_AT_ONCE, _RAWS_BY_ROW) // (n_samples * n_outputs)  # kept by row
+        limit = min(_RAWS_AT_ONCE, _RAWS_BY_ROW, _LABELS_RAWS_BY_ROW)  # kept by row
+        at_once = limit // (n_samples * n_outputs)
         return int(max(1, min(max_epochs, at_once)))
 
     def run_epochs(self, state, X, Y, sw, rng, n_epochs=1, progress=None):
@@ -343,7 +347,8 @@ class Trainer:
         n_epochs = n_epochs if positive else 1
         orders = self._orders(rng, n, b, n_epochs)
         # verbose=2's running loss reads the raw predictions of every row so far.
-        by_row = n_epochs * n * K <= _RAWS_BY_ROW or self.verbose >= 2
+        limit = _LABELS_RAWS_BY_ROW if isinstance(Y, Labels) else _RAWS_BY_ROW
+        by_row = n_epochs * n * K <= limit or self.verbose >= 2
         if by_row:  # kept for the next epoch: rows of skipped batches keep their values
             if self._raws is None or self._raws.shape != (n_epochs, n, K):
                 self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
