@@ -260,6 +260,7 @@ class Trainer:
         self.loss_gain = loss_gain
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._order = None  # the last epoch's row order, shuffled again for the next
+        self._identity = None  # the data's order, for the compiled loop (no shuffle)
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
         self._kernel = None  # the compiled loop that ran the last epoch, tried first
@@ -694,9 +695,12 @@ class Trainer:
         is_sparse = sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         n_epochs = lrs.shape[0]
-        if orders is None:
-            orders = np.empty((n_epochs, X.shape[0]), dtype=_index_type(X.shape[0]))
-            orders[:] = np.arange(X.shape[0])
+        if orders is None:  # the data's order, made once for the runs and epochs of a fit
+            shape = (n_epochs, X.shape[0])
+            if self._identity is None or self._identity.shape != shape:
+                self._identity = np.empty(shape, dtype=_index_type(X.shape[0]))
+                self._identity[:] = np.arange(X.shape[0])
+            orders = self._identity
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1

@@ -22,8 +22,8 @@ one row written into ``out``.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
 one-hot (multinomial). With more than two classes the target is held as
-``Labels`` (each row's class index, O(n) memory, not the O(n * K) matrix): a loss
-densifies only the rows it is given (a batch or a chunk of rows). Definitions follow scikit-learn so that our objective
+``Labels`` (each row's class index: O(n) memory, where the matrix is O(n * K)), which
+the losses read directly. Definitions follow scikit-learn so that our objective
 ``sum(sw * loss) / sum(sw) + alpha * R(w)`` maps exactly onto its solvers:
 half squared error, half Poisson deviance, pinball loss, squared hinge without
 a half.
