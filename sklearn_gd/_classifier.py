@@ -467,8 +467,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if scorer is None and self.scoring is None and Y.shape[1] > 1:
             # Accuracy from raw scores taken in chunks of rows: not (n, K) at once.
             coef, intercept = weights[:, :-1], weights[:, -1]
-            hits = [self._hits(self._raw(X[part], coef, intercept), Y[part])
-                    for part in row_chunks(X, Y.shape[1])]  # fmt: skip
+            hits = []
+            for part in row_chunks(X, Y.shape[1]):
+                raw = self._raw(X if part == slice(None) else X[part], coef, intercept)
+                hits.append(self._hits(raw, Y[part]))
             return float(np.average(np.concatenate(hits), weights=sw))
         return super()._validation_score(weights, loss, X, Y, y, sw, scorer)
 
