@@ -729,8 +729,8 @@ class Trainer:
         )  # fmt: skip
         try:
             (state.t, state.n_avg, pens, done), self._kernel = run_compiled(
-                type(self.loss), type(self.optimizer), is_sparse, args, self._kernel,
-                labels=labels,
+                type(self.loss), type(self.optimizer), is_sparse, args, self._kernel, False,
+                labels,
             )  # fmt: skip
         except CompileError as exc:  # raised before the loop starts: nothing changed
             if self.engine == "numba":
