@@ -146,7 +146,7 @@ def test_fit_allocates_nothing_of_rows_times_classes(engine):
         np.array([0.5, -1.0, 0.5, 2.0]),
         np.array(["b", "a", "c", "a"]),
         np.array(["b", 1, "a"], dtype=object),
-        np.r_[np.zeros(1500), 7.0, np.ones(10)],  # a class past the first 1000 labels
+        np.array(["x"] * 1500 + ["a", "x"]),  # a class past the first 1000 labels
     ],
 )
 def test_labels_are_encoded_as_np_unique_encodes_them(y):
