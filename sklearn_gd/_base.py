@@ -34,7 +34,7 @@ from ._compat import (
     check_sample_weight,
     with_callbacks,
 )
-from ._engine import DivergenceError, Trainer
+from ._engine import DivergenceError, Trainer, row_chunks
 from ._kernel import CompileError
 from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
@@ -933,10 +933,14 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         not take ``sample_weight``).
         """
         if scorer is None:
-            raw = self._raw(X, weights[:, :-1], weights[:, -1])
-            if self.scoring == "loss":
-                return -float(sw @ loss.value(Y, raw)) / float(sw.sum())
-            return self._score_raw(raw, Y, sw)
+            coef, intercept = weights[:, :-1], weights[:, -1]
+            if self.scoring == "loss":  # in chunks of rows: not (n, K) raw scores at once
+                value = 0.0
+                for part in row_chunks(X, Y.shape[1]):
+                    raw = self._raw(X if part == slice(None) else X[part], coef, intercept)
+                    value += float(sw[part] @ loss.value(Y[part], raw))
+                return -value / float(sw.sum())
+            return self._score_raw(self._raw(X, coef, intercept), Y, sw)
         view = copy.copy(self)
         view.__dict__.update(self._coef_attributes(weights.copy()))
         view.__dict__.pop("feature_names_in_", None)  # X is already an array here

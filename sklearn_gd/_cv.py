@@ -54,6 +54,7 @@ from ._engine import DivergenceError, _int32_indices, use_compiled
 from ._kernel import CompileError, compilable, run_compiled, warn_once
 from ._regressor import GDRegressor
 from ._stopping import DivergenceCheck, Monitor
+from .losses import as_matrix
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
 
@@ -350,6 +351,7 @@ class _BaseGDCV(BaseEstimator):
         X_in, y_in = X, y
         X, y, sw = proto._check_data(X, y, sample_weight, reset=True)
         Y, _ = proto._encode_target(y, sw, X.dtype, first=True, partial=False)
+        Y = as_matrix(Y)  # the search reads the (n, K) matrix (multiclass: from labels)
         folds = list(check_cv(self.cv, y, classifier=is_classifier(self)).split(X, y, groups))
 
         models = [(g, f) for g in range(len(grid)) for f in range(len(folds))]

@@ -18,6 +18,8 @@ All parameters live in ``theta`` of shape ``(n_outputs, n_features + 1)``, the
 last column being the intercept.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
@@ -33,6 +35,7 @@ from ._kernel import (
     warn_once,
 )
 from .exceptions import DivergenceError
+from .losses import Labels, as_matrix
 from .optimizers import clip_by_global_norm
 from .penalties import cumulative_l1
 
@@ -40,12 +43,41 @@ from .penalties import cumulative_l1
 AUTO_COMPILE_STEPS = 2_000
 # Epochs run in one compiled call keep their raw predictions: at most this many numbers.
 _RAWS_AT_ONCE = 1 << 14
+# An epoch keeps each row's raw prediction (by row, for one evaluation of its loss at
+# the end) where they are at most this many numbers: with a matrix target, at most the
+# target's own size up to 32 MB; with labels (an O(n) target), 0.5 MB. Beyond, it keeps
+# only those of a run of batches (``_rows_at_once`` rows, or one batch), by position,
+# and evaluates their loss after each run.
+_RAWS_BY_ROW = 1 << 22
+_LABELS_RAWS_BY_ROW = 1 << 16
 
 
 def _rows_at_once(n_outputs):
     """Rows whose raw predictions are taken at once outside the loops (the loss values,
     the final check): 2^16 numbers, so that many classes cost no (n, K) temporaries."""
     return max(1, (1 << 16) // n_outputs)
+
+
+def _index_type(n):
+    """The type of row indices into ``n`` rows: int32 where it holds them."""
+    return np.int32 if n <= np.iinfo(np.int32).max else np.intp
+
+
+def row_chunks(X, n_outputs):
+    """Slices of the rows of ``X`` whose raw predictions to take at once: 2^16 numbers
+    (2^20 when ``X`` is sparse: each slice of it is a copy); one for all rows if they fit."""
+    rows = _rows_at_once(n_outputs) * (16 if sparse.issparse(X) else 1)
+    if rows >= X.shape[0]:
+        return [slice(None)]
+    return [slice(s, s + rows) for s in range(0, X.shape[0], rows)]
+
+
+# One ``run_epochs`` call's epochs, as the loops read them: the data, each epoch's row
+# order (None: the data's), the batches' starts and size, the step sizes ``lrs[e]``, the
+# rows' curvatures ``sq`` (safe_steps), the gradient normaliser, and ``raws[e]``, where
+# each row's raw prediction goes: by row, or (``by_row`` False) by position in the
+# order, from the first row of the run of batches being run.
+_Epoch = namedtuple("_Epoch", "X Y sw orders starts b lrs sq mean_weight raws by_row")
 
 
 class TrainState:
@@ -229,6 +261,7 @@ class Trainer:
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._curvatures = None  # (those norms, sw, sw times them): for _steps_taken
         self._order = None  # the last epoch's row order, shuffled again for the next
+        self._identity = None  # the data's order, for the compiled loop (no shuffle)
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
         self._kernel = None  # the compiled loop that ran the last epoch, tried first
@@ -302,7 +335,9 @@ class Trainer:
         b = self.batch_size_for(n_samples)
         if self.streaming or not self._compiled(n_samples, b, 0):
             return 1
-        return int(max(1, min(max_epochs, _RAWS_AT_ONCE // (n_samples * n_outputs))))
+        limit = min(_RAWS_AT_ONCE, _RAWS_BY_ROW, _LABELS_RAWS_BY_ROW)  # kept by row
+        at_once = limit // (n_samples * n_outputs)
+        return int(max(1, min(max_epochs, at_once)))
 
     def run_epochs(self, state, X, Y, sw, rng, n_epochs=1, progress=None):
         """``n_epochs`` epochs of ``run_epoch`` (several only in the compiled loop, in one
@@ -318,12 +353,19 @@ class Trainer:
         # With zero weights, which batches are skipped depends on the epoch's order.
         n_epochs = n_epochs if positive else 1
         orders = self._orders(rng, n, b, n_epochs)
-        if self._raws is None or self._raws.shape != (n_epochs, n, K):
-            self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
-        raws = self._raws
+        # verbose=2's running loss reads the raw predictions of every row so far.
+        limit = _LABELS_RAWS_BY_ROW if isinstance(Y, Labels) else _RAWS_BY_ROW
+        by_row = n_epochs * n * K <= limit or self.verbose >= 2
+        if by_row:  # kept for the next epoch: rows of skipped batches keep their values
+            if self._raws is None or self._raws.shape != (n_epochs, n, K):
+                self._raws = np.zeros((n_epochs, n, K), dtype=state.theta.dtype)
+            raws = self._raws
+        else:  # a run's rows, made afresh (not held between epochs, nor in the final pass)
+            raws = np.zeros((1, min(n, max(b, _rows_at_once(K))), K), dtype=state.theta.dtype)
+        kept = raws.shape[1]
         if not positive:
             # A batch whose weights are all zero carries no gradient: skip it.
-            # Its rows keep an earlier epoch's (finite) predictions, weighted 0.
+            # Its rows keep earlier (finite) predictions, weighted 0.
             batch_weight = np.add.reduceat(sw if orders is None else sw[orders[0]], starts)
             starts, fraction = starts[batch_weight > 0], fraction[batch_weight > 0]
             steps = steps[: len(starts)]
@@ -343,23 +385,41 @@ class Trainer:
             mean_weight = state.weight_sum / state.rows_seen
         else:
             mean_weight = weight_sum / n
-        compiled = self._compiled(n, b, state.t)
+        epoch = _Epoch(X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws, by_row)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if compiled:
-                penalty_sums = self._compiled_loop(state, X, Y, sw, orders, starts, b, lrs, sq,
-                                                   mean_weight, raws, progress)  # fmt: skip
-            else:
-                penalty_sums = [self._numpy_epoch(state, X, Y, sw, orders, starts, b, lrs, sq,
-                                                  mean_weight, raws, progress)]  # fmt: skip
-            done = len(penalty_sums)
-            objectives = (self._loss_sums(Y, sw, raws[:done]) + penalty_sums) / weight_sum
+            compiled = self._compiled(n, b, state.t)
+            penalty_sums, loss_sums = np.zeros(n_epochs), np.zeros(n_epochs)
+            done = n_epochs
+            finite_raws = True  # in the runs so far (for input_check)
+            for runs in self._runs(starts, b, n, kept, progress):
+                if progress:
+                    progress.begin()
+                for lo, hi in runs:
+                    if compiled:
+                        pens, done, compiled = self._compiled_loop(state, epoch, lo, hi)
+                    else:
+                        pens = [self._numpy_loop(state, epoch, e, lo, hi)
+                                for e in range(n_epochs)]  # fmt: skip
+                    penalty_sums[: len(pens)] += pens
+                    if not by_row:  # one epoch: the loss of this run's rows
+                        loss_sums[0] += self._run_loss(epoch, lo, hi)
+                        if self.input_check is not None:
+                            first, last = self._span(epoch, lo, hi)
+                            finite_raws &= bool(np.isfinite(raws[0, : last - first]).all())
+                if progress:
+                    progress.end()
+            if by_row:
+                loss_sums = self._loss_sums(Y, sw, raws[:done])
+            objectives = (loss_sums[:done] + penalty_sums[:done]) / weight_sum
         if self.input_check is not None:
             # The compiled loop sums every term of each row's product (every row, the
             # caller made sure): a non-finite x makes its raw prediction non-finite.
             # NumPy's products go through BLAS, which may skip a zero weight's column.
             check, self.input_check = self.input_check, None
+            if by_row:
+                finite_raws = bool(np.isfinite(raws[0]).all())
             ran_compiled = compiled and self._kernel is not None  # not a NumPy fallback
-            check(proven=ran_compiled and bool(np.isfinite(raws[0]).all()))
+            check(proven=ran_compiled and finite_raws)
         n_bound, last_lr = self._steps_taken(lrs[:done], starts, orders, sw, sq, mean_weight)
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too. So is a
@@ -386,7 +446,9 @@ class Trainer:
         if not self.shuffle or b >= n:  # one batch covers every row whatever the order
             return None
         if self._order is None or len(self._order) != n:
-            self._order = np.arange(n)
+            # int32 where it fits: half the memory, one type for the compiled loop (the
+            # shuffles draw the same permutation whatever the type).
+            self._order = np.arange(n, dtype=_index_type(n))
         if n_epochs == 1:
             # A uniform shuffle of any order is uniform: shuffling last epoch's in
             # place saves making and filling a new array every epoch.
@@ -436,19 +498,18 @@ class Trainer:
         where the loss overflows)."""
         value = 0.0
         # Not (n, K) predictions at once (GBs for many classes), nor many slices of a
-        # sparse X (each a copy): 2^16 numbers at a time, 2^20 when sparse.
-        rows = _rows_at_once(Y.shape[1]) * (16 if sparse.issparse(X) else 1)
+        # sparse X (each a copy).
         coef, intercept = weights[:, :-1], weights[:, -1]
         constant = not coef.any()  # the usual start: no product needed
         with np.errstate(over="ignore", invalid="ignore"):
-            for s in range(0, X.shape[0], rows):
-                part = slice(s, s + rows)
+            for part in row_chunks(X, Y.shape[1]):
+                Yp = Y[part]
                 if constant:
-                    raw = np.broadcast_to(intercept, Y[part].shape)
+                    raw = np.broadcast_to(intercept, Yp.shape)
                 else:
-                    Xp = X if rows >= X.shape[0] else X[part]
+                    Xp = X if part == slice(None) else X[part]
                     raw = safe_sparse_dot(Xp, coef.T, dense_output=True) + intercept
-                value += self._loss_sum(Y[part], sw[part], raw)
+                value += self._loss_sum(Yp, sw[part], raw)
             return value / float(sw.sum()) + self.penalty.value(coef)
 
     def _steps_taken(self, lrs, starts, orders, sw, sq, mean_weight):
@@ -523,7 +584,7 @@ class Trainer:
         n_epochs, n, K = raws.shape
         if n_epochs == 1:
             return np.array([self._loss_sum(Y, sw, raws[0])])
-        Ys = np.broadcast_to(Y, raws.shape).reshape(-1, K)
+        Ys = np.broadcast_to(as_matrix(Y), raws.shape).reshape(-1, K)  # small: _RAWS_AT_ONCE
         return self.loss.value(Ys, raws.reshape(-1, K)).reshape(n_epochs, n) @ sw
 
     def _compiled(self, n_samples, batch_size, steps_taken):
@@ -543,9 +604,45 @@ class Trainer:
         steps = steps_taken + epoch if self.streaming else epoch * self.context.max_iter
         return use_compiled(self.engine, reason, steps, "train this model", "trains")
 
-    def _numpy_loop(self, state, X, Y, sw, order, starts, b, lrs, sq, mean_weight, raws):
-        """The batch loop in NumPy; returns ``sum_B sum(sw_B) * alpha * R(w_B)``,
-        the penalty at the weights ``w_B`` each batch stepped from."""
+    def _runs(self, starts, b, n, kept, progress):
+        """The epoch's batches as runs ``(lo, hi)`` of ``starts[lo:hi]``, grouped by
+        ``progress`` segment (``progress.segments`` consecutive ones, else one), each
+        run's rows at most ``kept`` (but one batch at least): the rows whose raw
+        predictions the loops keep at once."""
+        segments = progress.segments if progress else 1
+        edges = [len(starts) * i // segments for i in range(segments + 1)]
+        groups = []
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            runs = []
+            while lo < hi:
+                # Those batches whose last row (min(start + b, n) - 1) is kept.
+                limit = starts[lo] + kept
+                end = hi if n <= limit else np.searchsorted(starts, limit - b, side="right")
+                runs.append((lo, min(hi, max(int(end), lo + 1))))
+                lo = runs[-1][1]
+            groups.append(runs)
+        return groups
+
+    def _span(self, epoch, lo, hi):
+        """The positions in the epoch's order of the rows of batches ``lo..hi - 1``."""
+        return int(epoch.starts[lo]), min(int(epoch.starts[hi - 1]) + epoch.b, len(epoch.sw))
+
+    def _run_loss(self, epoch, lo, hi):
+        """``sum(sw * loss)`` of the rows of batches ``lo..hi - 1`` (one epoch), from the
+        raw predictions the loop kept of them by position."""
+        first, last = self._span(epoch, lo, hi)
+        rows = slice(first, last) if epoch.orders is None else epoch.orders[0, first:last]
+        return self._loss_sum(epoch.Y[rows], epoch.sw[rows], epoch.raws[0, : last - first])
+
+    def _numpy_loop(self, state, epoch, e, lo, hi):
+        """Batches ``lo..hi - 1`` of epoch ``e`` of ``run_epochs`` in NumPy; returns
+        ``sum_B sum(sw_B) * alpha * R(w_B)``, the penalty at the weights ``w_B`` each
+        batch stepped from."""
+        X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
+        order = None if orders is None else orders[e]
+        starts, lrs, raws = starts[lo:hi], lrs[e, lo:hi], raws[e]
+        if self.average_per_epoch and lo == 0:
+            state.n_avg = 0
         theta, opt, penalty = state.theta, self.optimizer, self.penalty
         coef = theta[:, :-1]
         grad = np.zeros_like(theta)
@@ -555,18 +652,28 @@ class Trainer:
         cumulative = penalty.l1 and b == 1
         if cumulative:
             u, q = state.l1_penalty(theta)
-        report_every = max(1, len(starts) // 10) if self.verbose >= 2 else 0
+        base = starts[0] if len(starts) else 0
+        report_every = max(1, len(epoch.starts) // 10) if self.verbose >= 2 else 0
         penalty_sum = 0.0
-        for k, start in enumerate(starts):
+        for k, start in enumerate(starts, lo):
             if order is None:
                 rows = slice(start, start + b)
             else:
                 rows = order[start : start + b]
             Xb, Yb, swb = X[rows], Y[rows], sw[rows]
-            raw = Xb @ coef.T
-            if self.fit_intercept:
-                raw += theta[:, -1]
-            raws[rows] = raw
+            if by_row:
+                raw = Xb @ coef.T
+                if self.fit_intercept:
+                    raw += theta[:, -1]
+                raws[rows] = raw
+            else:  # written in place: the kept rows hold the batch's raw predictions
+                raw = raws[start - base : start - base + len(swb)]
+                if dense:
+                    np.matmul(Xb, coef.T, out=raw)
+                else:
+                    raw[...] = Xb @ coef.T
+                if self.fit_intercept:
+                    raw += theta[:, -1]
             total = len(swb) * mean_weight
             if penalty.l1 or penalty.l2:
                 penalty_sum += float(swb.sum()) * penalty.value(coef)
@@ -575,7 +682,7 @@ class Trainer:
             grad[:, :-1] = d.T @ Xb if dense else (Xb.T @ d).T
             if self.fit_intercept:
                 grad[:, -1] = d.sum(axis=0)
-            lr = lrs[k]
+            lr = lrs[k - lo]
             if sq is not None:
                 lr *= bound_factor(lr, float(swb @ sq[rows]), total)
             # The plain rule's L2 part is the shrink (1 - lr * l2) coef: past
@@ -605,96 +712,61 @@ class Trainer:
                 seen = min(start + b, len(sw))
                 done = slice(seen) if order is None else order[:seen]
                 loss_sum = self._loss_sum(Y[done], sw[done], raws[done])
-                print(f"   batch {k + 1}/{len(starts)}: running loss "
+                print(f"   batch {k + 1}/{len(epoch.starts)}: running loss "
                       f"{self.loss_gain * loss_sum / (seen * mean_weight):.6g}, "
                       f"step size {lr:.3g}")  # fmt: skip
         return penalty_sum
 
-    def _numpy_epoch(self, state, X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws,
-                     progress=None, e=0):  # fmt: skip
-        """Epoch ``e`` of ``run_epochs`` in ``_numpy_loop``, in ``progress.segments`` runs
-        of batches when given; returns its penalty sum."""
-        if self.average_per_epoch:
-            state.n_avg = 0
-        order = None if orders is None else orders[e]
-        segments = progress.segments if progress else 1
-        edges = [len(starts) * i // segments for i in range(segments + 1)]
-        penalty_sum = 0.0
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            if progress:
-                progress.begin()
-            if hi > lo:
-                penalty_sum += self._numpy_loop(
-                    state, X, Y, sw, order, starts[lo:hi], b, lrs[e, lo:hi], sq, mean_weight,
-                    raws[e],
-                )  # fmt: skip
-            if progress:
-                progress.end()
-        return penalty_sum
-
-    def _compiled_loop(self, state, X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws,
-                       progress=None):  # fmt: skip
-        """The epochs of ``run_epochs`` in ``_loop.loop``: one call for all of them, or
-        ``progress.segments`` calls for one; returns each epoch's penalty sum (only
-        those it ran: it stops after an epoch whose weights are not finite)."""
+    def _compiled_loop(self, state, epoch, lo, hi):
+        """Batches ``lo..hi - 1`` of every epoch of ``run_epochs`` in ``_loop.loop``, in one
+        call; returns each epoch's penalty sum (a list), the number of epochs run (it
+        stops after an epoch whose weights are not finite) and whether the compiled
+        loop ran (else NumPy did, with a warning, and runs the rest of the fit)."""
+        X, Y, sw, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
         is_sparse = sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         n_epochs = lrs.shape[0]
-        if orders is None:
-            orders = np.empty((n_epochs, X.shape[0]), dtype=np.intp)
-            orders[:] = np.arange(X.shape[0])
+        if orders is None:  # the data's order, made once for the runs and epochs of a fit
+            shape = (n_epochs, X.shape[0])
+            if self._identity is None or self._identity.shape != shape:
+                self._identity = np.empty(shape, dtype=_index_type(X.shape[0]))
+                self._identity[:] = np.arange(X.shape[0])
+            orders = self._identity
         safe = sq is not None
         avg = state.avg if state.avg is not None else state.theta
         cumulative = bool(self.penalty.l1) and b == 1
         u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
         # The same every epoch of a fit but a stream's mean weight: made once (the
         # optimizer's hyperparameters alone cost microseconds, an epoch of 650 rows ~60).
-        key = (b, safe, cumulative, mean_weight)
+        key = (b, safe, cumulative, mean_weight, by_row)
         if self._config is None or self._config[0] != key:
             self._config = key, tuple(Config(
                 b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
                 float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
                 float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
-                cumulative, mean_weight, self.average_start, self.average_per_epoch,
+                cumulative, mean_weight, self.average_start, self.average_per_epoch, by_row,
             ))  # fmt: skip
-        if self.average_per_epoch:  # the loop starts the average afresh from epoch 2 on
+        if self.average_per_epoch and lo == 0:  # the loop starts it afresh from epoch 2 on
             state.n_avg = 0
-        segments = progress.segments if progress and n_epochs == 1 else 1
-        edges = [0, len(starts)]
-        if segments > 1:
-            edges = [len(starts) * i // segments for i in range(segments + 1)]
-        penalty_sums = np.zeros(n_epochs)
-        done = n_epochs
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            if progress:
-                progress.begin()
-            if hi > lo:
-                part = lrs if segments == 1 else np.ascontiguousarray(lrs[:, lo:hi])
-                # Plain tuples: see _loop.loop.
-                args = (
-                    tuple(Data(data, X.shape[1], Y, sw, sq if safe else sw, orders,
-                               starts[lo:hi], part, raws)),
-                    self._config[1],
-                    tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
-                )  # fmt: skip
-                try:
-                    (state.t, state.n_avg, pens, done), self._kernel = run_compiled(
-                        type(self.loss), type(self.optimizer), is_sparse, args, self._kernel
-                    )
-                except CompileError as exc:  # raised before the loop starts: nothing changed
-                    if self.engine == "numba":
-                        raise
-                    warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
-                    if segments > 1:  # one epoch: this run of its batches
-                        pens = self._numpy_loop(
-                            state, X, Y, sw, orders[0], starts[lo:hi], b, lrs[0, lo:hi], sq,
-                            mean_weight, raws[0],
-                        )  # fmt: skip
-                    else:
-                        pens = [self._numpy_epoch(state, X, Y, sw, orders, starts, b, lrs, sq,
-                                                  mean_weight, raws, e=e)
-                                for e in range(n_epochs)]  # fmt: skip
-                penalty_sums += pens
-            if progress:
-                progress.end()
-        return penalty_sums[:done]
+        labels = isinstance(Y, Labels)
+        target = (Y.index, Y.low, Y.high) if labels else Y
+        part = lrs if (lo, hi) == (0, lrs.shape[1]) else np.ascontiguousarray(lrs[:, lo:hi])
+        # Plain tuples: see _loop.loop.
+        args = (
+            tuple(Data(data, X.shape[1], target, sw, sq if safe else sw, orders,
+                       starts[lo:hi], part, raws)),
+            self._config[1],
+            tuple(State(state.theta, state.opt_state, u, q, avg, state.t, state.n_avg)),
+        )  # fmt: skip
+        try:
+            (state.t, state.n_avg, pens, done), self._kernel = run_compiled(
+                type(self.loss), type(self.optimizer), is_sparse, args, self._kernel, False,
+                labels,
+            )  # fmt: skip
+        except CompileError as exc:  # raised before the loop starts: nothing changed
+            if self.engine == "numba":
+                raise
+            warn_once(str(exc), f"engine='auto' trains in NumPy: {exc}.")
+            pens = [self._numpy_loop(state, epoch, e, lo, hi) for e in range(n_epochs)]
+            return pens, n_epochs, False
+        return pens[:done], done, True

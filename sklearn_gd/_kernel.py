@@ -47,20 +47,23 @@ from . import losses, optimizers
 # and what it changes. numba takes named tuples of arrays and numbers as they are.
 Data = namedtuple("Data", "X d Y sw sq orders starts lrs raws")
 Data.__doc__ = """The epochs' input: ``X`` (an array, or ``(data, indices, indptr)`` of a CSR
-matrix) with ``d`` columns, targets ``Y``, weights ``sw``, the rows' curvatures ``sq``
+matrix) with ``d`` columns, targets ``Y`` (a matrix, or ``(index, low, high)`` of
+``losses.Labels``), weights ``sw``, the rows' curvatures ``sq``
 (``sw`` when not ``safe``: prefetched only), and per epoch ``e`` the row order
 ``orders[e]``, the batches' step sizes ``lrs[e]`` (the batches start at ``starts``), and
-``raws[e]``, which receives each row's raw prediction."""
+``raws[e]``, which receives each row's raw prediction (by row, or by position from
+the first batch's start: ``Config.by_row``)."""
 Config = namedtuple(
     "Config",
     "b hyper param l2 l1 fit_intercept clip_norm decay safe linear cumulative mean_weight "
-    "average_start average_per_epoch",
+    "average_start average_per_epoch by_row",
 )
 Config.__doc__ = """How the epochs train: batch size ``b``, the rule's ``hyper``, the loss's
 ``param``, the penalty's ``l2`` and ``l1``, ``clip_norm`` (0: off), AdamW's ``decay``,
 ``safe`` steps, a ``linear`` rule, the ``cumulative`` L1 of one-row steps, the
-gradient normaliser ``mean_weight``, ``average_start`` (0: no averaging) and
-``average_per_epoch`` (each epoch's iterates averaged afresh)."""
+gradient normaliser ``mean_weight``, ``average_start`` (0: no averaging),
+``average_per_epoch`` (each epoch's iterates averaged afresh) and ``by_row`` (``raws``
+indexed by row, else by position)."""
 State = namedtuple("State", "theta slots u q avg t n_avg")
 State.__doc__ = """What the epoch changes: the weights ``theta``, the rule's ``slots``, the
 cumulative L1 ``(u, q)`` and the average ``avg`` (``theta`` where unused: never read),
@@ -125,8 +128,12 @@ def prepare_numba():
     def prefetch(typingctx, array, index):
         def codegen(context, builder, signature, args):
             array_type, index_type = signature.args
-            indices = cgutils.unpack_tuple(builder, args[1]) if isinstance(
-                index_type, types.BaseTuple) else [args[1]]  # fmt: skip
+            tuple_index = isinstance(index_type, types.BaseTuple)
+            indices = cgutils.unpack_tuple(builder, args[1]) if tuple_index else [args[1]]
+            # One integer type for the address: an int32 row (the order's) and an int64.
+            kinds = index_type.types if tuple_index else [index_type]
+            indices = [context.cast(builder, value, kind, types.intp)
+                       for value, kind in zip(indices, kinds, strict=True)]  # fmt: skip
             data = context.make_array(array_type)(context, builder, args[0])
             ptr = cgutils.get_item_pointer(context, builder, array_type, data, indices,
                                            wraparound=False)  # fmt: skip
@@ -261,7 +268,7 @@ def _importable(fn):
     return value is fn
 
 
-def _bindings(bound, n_slots, sparse, rowwise, lazy, cache):
+def _bindings(bound, n_slots, sparse, rowwise, lazy, cache, labels=False):
     """The bindings block of ``_loop.py`` for one combination: each function imported
     from where it is defined, or, if it cannot be imported (defined inside a function),
     taken from ``BINDINGS``; the constants; the rule's slot access at ``(k, f)``."""
@@ -282,6 +289,7 @@ def _bindings(bound, n_slots, sparse, rowwise, lazy, cache):
         f"CSR = {sparse}",
         f"ROWWISE = {rowwise}",
         f"LAZY = {lazy}",
+        f"LABELS = {labels}",
         "",
         "",
         '@njit(cache=True, inline="always")',
@@ -298,16 +306,17 @@ def _bindings(bound, n_slots, sparse, rowwise, lazy, cache):
     return "\n".join(lines)
 
 
-def kernel_source(loss, optimizer, sparse, cache=True, search=False):
+def kernel_source(loss, optimizer, sparse, cache=True, search=False, labels=False):
     """The module ``_loop.py`` (``search``: ``_search_loop.py``) with its bindings block
-    filled for one combination, and its stem (a name that hashes what it compiles: the
-    module's source, every bound function and helper, the versions of sklearn-gd and
-    numba)."""
+    filled for one combination (``labels``: the target is ``losses.Labels``), and its
+    stem (a name that hashes what it compiles: the module's source, every bound
+    function and helper, the versions of sklearn-gd and numba)."""
     from . import __version__
 
     bound = _bound_functions(loss, optimizer)
     lazy = bool(optimizer.linear) and sparse
-    block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache)
+    block = _bindings(bound, len(optimizer.slots), sparse, bool(loss.rowwise), lazy, cache,
+                      labels)  # fmt: skip
     head, tail = _loop_source(_SEARCH_FILE if search else _LOOP_FILE)
     source = f"{head}{_BEGIN}{block}{_END}{tail}"
     functions = [*bound.values()]
@@ -316,13 +325,13 @@ def kernel_source(loss, optimizer, sparse, cache=True, search=False):
     h.update(_digest(functions).encode())
     h.update(f"{__version__} {importlib.metadata.version('numba')}".encode())
     names = "_".join(re.sub(r"\W", "_", fn.__name__) for fn in (bound["_rule"], bound["_gradient"]))
-    fmt = "csr" if sparse else "dense"
+    fmt = ("csr" if sparse else "dense") + ("_labels" if labels else "")
     return source, f"{'search' if search else 'loop'}_{names}_{fmt}_{h.hexdigest()[:20]}"
 
 
-def kernel_key(loss, optimizer, sparse, search=False):
+def kernel_key(loss, optimizer, sparse, search=False, labels=False):
     """The name the compiled loop is cached under (changes with any source it compiles)."""
-    return kernel_source(loss, optimizer, sparse, search=search)[1]
+    return kernel_source(loss, optimizer, sparse, search=search, labels=labels)[1]
 
 
 # --- the cache folder ------------------------------------------------------------------
@@ -424,14 +433,14 @@ _ready = {}  # (loss, optimizer, sparse, *the cache variables) -> the loop that 
 _failures = {}  # (loss, optimizer, sparse) -> why it cannot compile
 
 
-def _load(loss, optimizer, sparse, folder, search=False):
+def _load(loss, optimizer, sparse, folder, search=False, labels=False):
     """Write (if needed) and import the generated module; return its ``loop`` (its
     ``search_epoch`` when ``search``)."""
     bound = _bound_functions(loss, optimizer)
     for helper in _helpers(list(bound.values())):
         _register(helper)
     source, stem = kernel_source(loss, optimizer, sparse, cache=folder is not None,
-                                 search=search)  # fmt: skip
+                                 search=search, labels=labels)  # fmt: skip
     name = f"sklearn_gd_kernel_{stem}" + ("" if folder is not None else "_memory")
     module = types.ModuleType(name)
     module.BINDINGS = bound
@@ -492,10 +501,11 @@ def _forget(folder, stem):
             pass
 
 
-def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
+def run_compiled(loss, optimizer, sparse, args, loop=None, search=False, labels=False):
     """Run the compiled loop of one ``Loss`` and ``Optimizer`` class and one input format
     (CSR when ``sparse``) on ``args``; return what it returns and the loop that ran.
-    ``search``: the search's epoch (``_search_loop.search_epoch``) instead.
+    ``search``: the search's epoch (``_search_loop.search_epoch``) instead; ``labels``:
+    the target is ``losses.Labels``, passed as ``(index, low, high)``.
 
     The loop is compiled on first use, or loaded from the cache folder. A cache that
     cannot be used (unwritable, damaged) costs a warning naming the folder and a
@@ -509,7 +519,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
         # The loop last used for these classes and this environment: one lookup per
         # call, which matters to a stream of one-row partial_fit calls.
         env = os.environ
-        ready = (loss, optimizer, sparse, search,
+        ready = (loss, optimizer, sparse, search, labels,
                  *(env.get(name) for name in _CACHE_VARIABLES))  # fmt: skip
         loop = _ready.get(ready)
     if loop is not None:
@@ -520,8 +530,9 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
                 raise
             _ready.pop(ready, None)  # a new argument type failed to compile or load
     env = os.environ
-    ready = (loss, optimizer, sparse, search, *(env.get(name) for name in _CACHE_VARIABLES))
-    key = (loss, optimizer, sparse, search)
+    ready = (loss, optimizer, sparse, search, labels,
+             *(env.get(name) for name in _CACHE_VARIABLES))  # fmt: skip
+    key = (loss, optimizer, sparse, search, labels)
     if key in _failures:
         raise CompileError(_failures[key])
     reason = compilable(loss, optimizer)
@@ -540,7 +551,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
             if loop is None:
                 try:
                     loop = _loops[(*key, attempt)] = _load(loss, optimizer, sparse, attempt,
-                                                           search)  # fmt: skip
+                                                           search, labels)  # fmt: skip
                 except OSError as exc:  # the folder stopped being writable
                     raise _CacheError(str(exc)) from exc
             result = loop(*args)
@@ -551,7 +562,7 @@ def run_compiled(loss, optimizer, sparse, args, loop=None, search=False):
             if origin == "run":
                 raise
             if origin == "cache" and attempt is not None:
-                stem = kernel_key(loss, optimizer, sparse, search)
+                stem = kernel_key(loss, optimizer, sparse, search, labels)
                 _warn(
                     f"sklearn-gd: the kernel cache in {attempt} could not be used "
                     f"({type(exc).__name__}: {exc}); compiling in memory instead, and "

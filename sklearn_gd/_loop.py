@@ -45,6 +45,7 @@ CACHE = True  # False: compiled in memory, whatever the decorators say
 CSR = False  # X is (data, indices, indptr) of a CSR matrix, else a dense array
 ROWWISE = False  # the loss gradient takes whole rows (softmax), not one number
 LAZY = False  # per-sample sparse steps of a linear rule are O(nnz) (lazy_loop)
+LABELS = False  # Y is (index, low, high) of a losses.Labels target, else a matrix
 
 
 @njit(cache=True, inline="always")
@@ -196,17 +197,76 @@ else:
     unload_row, axpy, axpy4 = dense_load_row, dense_axpy, dense_axpy4  # nothing to unload
 
 
-# --- the batch gradient ---------------------------------------------------------------
+# --- the target: a matrix, or labels ---------------------------------------------------
+# ``target(Y, i, k)`` is the target of row ``i`` in output ``k``; ``target_row`` the
+# whole row (written into ``out`` from labels: one-hot or +-1, O(n_outputs) per row, as
+# the gradient itself).
 
 
 @njit(cache=True, inline="always")
-def fetch(X, Y, sw, sq, raws, i, d):
-    """Ask for everything the loop reads or writes of row ``i``."""
-    fetch_row(X, i, d)
+def matrix_target(Y, i, k):
+    return Y[i, k]
+
+
+@njit(cache=True, inline="always")
+def matrix_target_row(Y, i, out):
+    return Y[i]
+
+
+@njit(cache=True, inline="always")
+def matrix_fetch_target(Y, i):
     prefetch(Y, (i, 0))
+
+
+@njit(cache=True, inline="always")
+def labels_target(Y, i, k):
+    index, low, high = Y
+    return high if index[i] == k else low
+
+
+@njit(cache=True, inline="always")
+def labels_target_row(Y, i, out):
+    index, low, high = Y
+    for k in range(out.shape[0]):
+        out[k] = low
+    out[index[i]] = high
+    return out
+
+
+@njit(cache=True, inline="always")
+def labels_fetch_target(Y, i):
+    prefetch(Y[0], i)
+
+
+if LABELS:
+    target, target_row, fetch_target = labels_target, labels_target_row, labels_fetch_target
+else:
+    target, target_row, fetch_target = matrix_target, matrix_target_row, matrix_fetch_target
+
+
+# --- the batch gradient ---------------------------------------------------------------
+
+
+# Where row ``i``, at position ``p`` of the epoch's order, keeps its raw predictions:
+# ``raws[i]`` by row, else ``raws[p - base]`` from the first row of the call's batches.
+@njit(cache=True, inline="always")
+def slot(by_row, i, p, base):
+    # Two returns, not a conditional expression: ``i`` may be an int32 (the order's type).
+    if by_row:
+        return np.intp(i)
+    return np.intp(p - base)
+
+
+@njit(cache=True, inline="always")
+def fetch(X, Y, sw, sq, raws, i, d, by_row):
+    """Ask for everything the loop reads or writes of row ``i`` (by position, ``raws``
+    is written in order: the hardware prefetcher follows it)."""
+    fetch_row(X, i, d)
+    fetch_target(Y, i)
     prefetch(sw, i)
     prefetch(sq, i)
-    prefetch(raws, (i, 0))
+    if by_row:
+        prefetch(raws, (i, 0))
 
 
 @njit(cache=True, inline="always")
@@ -229,18 +289,18 @@ def add_rows(X, d, order, s, nb, a, grad, k, fit_intercept):
 # holds one number per row.
 @njit(cache=True, inline="always")
 def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param,
-                               total, grad, buf, raws):  # fmt: skip
+                               total, grad, buf, raws, by_row, base, yrow):  # fmt: skip
     grad[:, d] = 0.0
     for k in range(theta.shape[0]):
         for j in range(nb):
             if s + j + AHEAD < order.shape[0]:
-                fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
+                fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d, by_row)
             i = order[s + j]
             buf[j] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         for j in range(nb):
             i = order[s + j]
-            raws[i, k] = buf[j]
-            buf[j] = gradient_fn(Y[i, k], buf[j], param) * (sw[i] / total)
+            raws[slot(by_row, i, s + j, base), k] = buf[j]
+            buf[j] = gradient_fn(target(Y, i, k), buf[j], param) * (sw[i] / total)
         add_rows(X, d, order, s, nb, buf, grad, k, fit_intercept)
 
 
@@ -248,15 +308,16 @@ def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_interce
 # (``row_gradient_fn``), so that a batch allocates nothing.
 @njit(cache=True, inline="always")
 def rowwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total,
-                           grad, rows, raws):  # fmt: skip
+                           grad, rows, raws, by_row, base, yrow):  # fmt: skip
     K = theta.shape[0]
     for j in range(nb):
         if s + j + AHEAD < order.shape[0]:
-            fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d)
+            fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d, by_row)
         i = order[s + j]
+        r = slot(by_row, i, s + j, base)
         for k in range(K):
-            raws[i, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-        row_gradient_fn(Y[i], raws[i], param, rows[j])
+            raws[r, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+        row_gradient_fn(target_row(Y, i, yrow), raws[r], param, rows[j])
         weight = sw[i] / total
         for k in range(K):
             rows[j, k] *= weight
@@ -276,17 +337,17 @@ def rowwise_buffer(theta, b):
     return np.empty((b, theta.shape[0]), dtype=theta.dtype)
 
 
-# The gradient of row ``i``'s loss in each output, from its raw predictions ``raws[i]``,
+# The gradient of row ``i``'s loss in each output, from its raw predictions ``raws[r]``,
 # into ``out``: one number at a time, or the whole row (softmax) in place.
 @njit(cache=True, inline="always")
-def elementwise_row_gradient(Y, i, raws, param, out):
+def elementwise_row_gradient(Y, i, raws, r, param, out, yrow):
     for k in range(out.shape[0]):
-        out[k] = gradient_fn(Y[i, k], raws[i, k], param)
+        out[k] = gradient_fn(target(Y, i, k), raws[r, k], param)
 
 
 @njit(cache=True, inline="always")
-def rowwise_row_gradient(Y, i, raws, param, out):
-    row_gradient_fn(Y[i], raws[i], param, out)
+def rowwise_row_gradient(Y, i, raws, r, param, out, yrow):
+    row_gradient_fn(target_row(Y, i, yrow), raws[r], param, out)
 
 
 if ROWWISE:
@@ -352,15 +413,15 @@ def penalty_at(theta, d, l2, l1):
 # gradient clipped before the update, as in ``Trainer._numpy_loop``. Returns
 # ``alpha * R`` at the weights the step starts from.
 @njit(cache=True, inline="always")
-def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf):
+def batch_step(data, c, theta, slots, u, q, s, nb, total, lr, t, grad, buf, base, yrow):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch, by_row) = c  # fmt: skip
     pen = 0.0
     if l2 != 0.0 or l1 != 0.0:
         pen = penalty_at(theta, d, l2, l1)
     batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, param, total, grad,
-                   buf, raws)  # fmt: skip
+                   buf, raws, by_row, base, yrow)  # fmt: skip
     if linear and lr * l2 > 1.0:
         for k in range(theta.shape[0]):
             for f in range(d):
@@ -402,12 +463,12 @@ def row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, decay, l1, xr
 
 @njit(cache=True, inline="always")
 def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, t, hyper,
-             decay, l1, xrow, raws):  # fmt: skip
+             decay, l1, xrow, raws, r):  # fmt: skip
     load_row(X, i, xrow)
     for k in range(theta.shape[0]):
         raw = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
-        raws[i, k] = raw
-        a = gradient_fn(Y[i, k], raw, param) * (sw[i] / total)
+        raws[r, k] = raw
+        a = gradient_fn(target(Y, i, k), raw, param) * (sw[i] / total)
         if decay == 0.0 and l1 == 0.0:
             row_coordinates(X, d, i, theta, slots, k, a, l2, lr, t, hyper, 0.0, 0.0, xrow)
         else:
@@ -450,11 +511,13 @@ def lazy_loop(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch, by_row) = c  # fmt: skip
     values, indices, indptr = X
     n, K = order.shape[0], theta.shape[0]
     scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
     grads = np.empty(K, dtype=theta.dtype)
+    yrow = np.empty(K, dtype=theta.dtype)
+    base = starts[0] if starts.shape[0] else 0
     for k in range(K):
         for f in range(d):
             vsq[k] += theta[k, f] * theta[k, f]
@@ -463,7 +526,8 @@ def lazy_loop(data, c, state):
         s = starts[kb]
         i = order[s]
         if s + AHEAD < n:
-            fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
+            fetch(X, Y, sw, sq, raws, order[s + AHEAD], d, by_row)
+        r = slot(by_row, i, s, base)
         t += 1
         lr = lrs[kb]
         if safe:
@@ -474,9 +538,9 @@ def lazy_loop(data, c, state):
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
-            raws[i, k] = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            raws[r, k] = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         # All outputs' raw predictions first: softmax couples them.
-        row_gradient(Y, i, raws, param, grads)
+        row_gradient(Y, i, raws, r, param, grads, yrow)
         for k in range(K):
             a = grads[k] * (sw[i] / mean_weight)
             # Clamped at 0 as scikit-learn's SGD does; a scale of 0 is written out below.
@@ -525,11 +589,13 @@ def epoch(data, c, state):
     X, d, Y, sw, sq, order, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch, by_row) = c  # fmt: skip
     n, K = order.shape[0], theta.shape[0]
     grad = np.zeros_like(theta)
     buf = batch_buffer(theta, b)
     xrow = np.zeros(d, dtype=theta.dtype)
+    yrow = np.empty(K, dtype=theta.dtype)  # a row of labels' targets (rowwise losses)
+    base = starts[0] if starts.shape[0] else 0
     pen = 0.0
     for kb in range(starts.shape[0]):
         s = starts[kb]
@@ -544,7 +610,7 @@ def epoch(data, c, state):
         if ROW_STEP and nb == 1 and clip_norm == 0.0 and not (linear and lr * l2 > 1.0):
             i = order[s]
             if s + AHEAD < n:
-                fetch(X, Y, sw, sq, raws, order[s + AHEAD], d)
+                fetch(X, Y, sw, sq, raws, order[s + AHEAD], d, by_row)
             if safe:
                 lr *= bound_factor_fn(lr, sw[i] * sq[i], total)
             # The curve's penalty and the cumulative L1 stay out of row_step: inside
@@ -552,7 +618,8 @@ def epoch(data, c, state):
             if l2 != 0.0 or l1 != 0.0:
                 pen += sw[i] * penalty_at(theta, d, l2, l1)
             row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr,
-                     float(t), hyper, decay, 0.0 if cumulative else l1, xrow, raws)  # fmt: skip
+                     float(t), hyper, decay, 0.0 if cumulative else l1, xrow, raws,
+                     slot(by_row, i, s, base))  # fmt: skip
             if cumulative and l1 != 0.0:
                 for k in range(K):
                     cumulative_penalty(theta, slots, k, d, lr, float(t), hyper, l1, u, q)
@@ -566,7 +633,7 @@ def epoch(data, c, state):
             if safe:
                 lr *= bound_factor_fn(lr, curv, total)
             pen += weight * batch_step(data, c, theta, slots, u, q, s, nb, total, lr,
-                                       float(t), grad, buf)  # fmt: skip
+                                       float(t), grad, buf, base, yrow)  # fmt: skip
         if average_start > 0 and t >= average_start:
             n_avg += 1
             # One division per step, not per coordinate (a step is ~70 ns at d=20).
@@ -590,7 +657,7 @@ def loop(data, c, state):
     X, d, Y, sw, sq, orders, starts, lrs, raws = data
     theta, slots, u, q, avg, t, n_avg = state
     (b, hyper, param, l2, l1, fit_intercept, clip_norm, decay, safe, linear, cumulative,
-     mean_weight, average_start, average_per_epoch) = c  # fmt: skip
+     mean_weight, average_start, average_per_epoch, by_row) = c  # fmt: skip
     pens = np.zeros(orders.shape[0])
     for e in range(orders.shape[0]):
         if average_per_epoch and e > 0:  # the caller starts epoch 0's average

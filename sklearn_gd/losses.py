@@ -21,7 +21,9 @@ loop it also names ``row_gradient_function(y, raw, param, out)``, the gradient o
 one row written into ``out``.
 
 Classification targets are encoded as ``+1/-1`` (binary, one-vs-rest) or
-one-hot (multinomial). Definitions follow scikit-learn so that our objective
+one-hot (multinomial). With more than two classes the target is held as
+``Labels`` (each row's class index: O(n) memory, where the matrix is O(n * K)), which
+the losses read directly. Definitions follow scikit-learn so that our objective
 ``sum(sw * loss) / sum(sw) + alpha * R(w)`` maps exactly onto its solvers:
 half squared error, half Poisson deviance, pinball loss, squared hinge without
 a half.
@@ -201,8 +203,12 @@ def multinomial_value(y, raw, param):
 
 
 def multinomial_gradient(y, raw, param):
-    e = np.exp(raw - row_max(raw))
-    return e / np.expand_dims(e.sum(axis=1), 1) - y
+    # In place on one temporary: a batch of many classes holds no more copies.
+    e = raw - row_max(raw)
+    np.exp(e, e)  # out by position: numba takes no keyword here
+    e /= np.expand_dims(e.sum(axis=1), 1)
+    e -= y
+    return e
 
 
 # The same gradient for one row (``y``, ``raw`` and ``out`` of shape ``(n_outputs,)``),
@@ -218,6 +224,57 @@ def multinomial_gradient_row(y, raw, param, out):
         total += out[k]
     for k in range(raw.shape[0]):
         out[k] = out[k] / total - y[k]
+
+
+# --- the multiclass target ------------------------------------------------------------
+
+
+class Labels:
+    """A multiclass target held as labels: ``index`` (the class of each row, into
+    ``classes_``), standing for the ``(n, n_classes)`` matrix with ``high`` at each row's
+    class and ``low`` elsewhere (one-hot for softmax, +-1 for one-vs-rest).
+
+    It answers what the engine asks of a target (``shape``, ``dtype``, ``len`` and rows
+    by ``[rows]``); the losses read the labels directly (``Loss._at``), and ``dense``
+    writes the matrix of some rows where a caller needs it: the matrix of all rows is
+    O(n * K) memory (770 MB at 10^5 rows and 500 classes).
+    """
+
+    def __init__(self, index, n_classes, low, high, dtype):
+        # int32: half the memory, and one type for the compiled loop to be compiled for.
+        self.index = np.asarray(index, dtype=np.int32)
+        self.n_classes = n_classes
+        self.dtype = np.dtype(dtype)
+        self.low, self.high = self.dtype.type(low), self.dtype.type(high)
+
+    @property
+    def shape(self):
+        return (len(self.index), self.n_classes)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, rows):
+        """The labels of ``rows`` (a slice, an index array or a boolean mask)."""
+        return Labels(self.index[rows], self.n_classes, self.low, self.high, self.dtype)
+
+    def dense(self, out=None):
+        """The ``(len(self), n_classes)`` matrix, written into ``out`` if given (a
+        buffer of at least that many rows)."""
+        n = len(self.index)
+        out = np.empty(self.shape, dtype=self.dtype) if out is None else out[:n]
+        out.fill(self.low)
+        out[np.arange(n), self.index] = self.high
+        return out
+
+
+def as_matrix(y):
+    """The target ``y`` as the ``(n, n_outputs)`` matrix the loss functions take."""
+    return y.dense() if isinstance(y, Labels) else y
 
 
 # --- the classes ---------------------------------------------------------------------
@@ -256,6 +313,9 @@ class Loss:
     # (epsilon) is read in the units of y too; None where no such identity holds
     # (log links, classification). The regressor trains on y / s through it.
     homogeneity = None
+    # Classification: the target's value at a row's class and elsewhere, (low, high):
+    # +-1 for margins and the binary log-loss, one-hot for softmax.
+    label_values = (-1.0, 1.0)
 
     def __init__(self, epsilon=0.1, quantile=0.5):
         self.epsilon = epsilon
@@ -268,12 +328,23 @@ class Loss:
 
     def value(self, y, raw):
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
-        value = type(self).value_function(y, raw, self.param)
+        value = self._at(type(self).value_function, y, raw)
         return value if self.rowwise else value.sum(axis=1)
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
-        return type(self).gradient_function(y, raw, self.param)
+        return self._at(type(self).gradient_function, y, raw)
+
+    def _at(self, function, y, raw):
+        """``function(y, raw, param)``; for ``Labels`` without their matrix: an elementwise
+        function is ``function(low, raw)`` but at each row's class, where it is
+        ``function(high, raw)`` (the same numbers, element by element)."""
+        if not isinstance(y, Labels):
+            return function(y, raw, self.param)
+        out = function(y.low, raw, self.param)
+        rows = np.arange(len(y))
+        out[rows, y.index] = function(y.high, raw[rows, y.index], self.param)
+        return out
 
     def in_y_true_range(self, y):
         """Whether every target in ``y`` is one this loss accepts (``interval_y_true``)."""
@@ -399,9 +470,27 @@ class MultinomialLogLoss(Loss):
     row_gradient_function = multinomial_gradient_row
     rowwise = True
     curvature = 0.5
+    label_values = (0.0, 1.0)
+
+    def _at(self, function, y, raw):
+        """Softmax's value and gradient are linear in ``y`` (``-y . raw`` and ``-y``): for
+        ``Labels``, those at ``y = low`` moved by ``high - low`` at each row's class."""
+        if not isinstance(y, Labels):
+            return function(y, raw, self.param)
+        out = function(y.low, raw, self.param)
+        rows, step = np.arange(len(y)), y.high - y.low
+        if out.ndim == 1:  # the value, one per row
+            out -= step * raw[rows, y.index]
+        else:
+            out[rows, y.index] -= step
+        return out
 
     def baseline(self, y, sw):
-        log_prior = np.log(np.clip(np.average(y, axis=0, weights=sw), 1e-12, None))
+        if isinstance(y, Labels):  # the same sums as np.average of the one-hot matrix
+            prior = np.bincount(y.index, weights=sw, minlength=y.n_classes) / sw.sum()
+        else:
+            prior = np.average(y, axis=0, weights=sw)
+        log_prior = np.log(np.clip(prior, 1e-12, None))
         return log_prior - log_prior.mean()
 
     @staticmethod

@@ -209,7 +209,7 @@ def find_learning_rate(
     trainer = model._trainer(loss, n, streaming=True, scale=scale)
     theta = model._initial_theta(X.shape[1], Y, sw, loss, warm=False, scale=scale)
     state = trainer.init_state(theta)
-    Y = Y / scale
+    Y = Y / scale if scale != 1.0 else Y  # multiclass labels are never scaled
     rng = check_random_state(random_state)
     sample = np.sort(rng.permutation(n)[:EVAL_ROWS])
     X_eval, Y_eval, sw_eval = X[sample], Y[sample], sw[sample] / sw[sample].sum()
