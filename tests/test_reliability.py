@@ -740,6 +740,23 @@ def test_x_is_read_for_finiteness_only_where_the_epoch_does_not_prove_it(
     assert ("fit" in seen) == tests_x  # ... and fit asks only where it must
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("row", [3, 2_990])  # in the first and the last run of batches
+def test_non_finite_x_with_many_classes_is_found_in_the_runs_of_batches(row, value):
+    """Many classes: the loop keeps raw predictions per run of batches, not per row
+    (n * K above the by-row limit); every run must be read for the proof."""
+    pytest.importorskip("numba")
+    rng = np.random.RandomState(0)
+    X_, y_ = rng.normal(size=(3_000, 4)), np.arange(3_000) % 40
+    bad = X_.copy()
+    bad[row, 1] = value
+    model = GDClassifier(engine="numba", max_iter=1, tol=None, random_state=0, shuffle=False)
+    with pytest.raises(ValueError) as error:
+        model.fit(bad, y_)
+    assert str(error.value) == _validation_error(bad, model)
+    assert not hasattr(model, "coef_")
+
+
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
 def test_non_finite_x_is_reported_before_other_errors_of_the_data(engine):
     # validate_data tests X before y, sample_weight and the target: so does fit.
