@@ -644,7 +644,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         # init='baseline' starts at the constant model (y / s is exact: s is a power of 2)
         at_constant = start if np.array_equal(theta, constant) else (
             trainer.objective_at(constant, X, Y, sw))  # fmt: skip
-        divergence = DivergenceCheck(start, at_constant, self._divergence_patience(monitor))
+        divergence = DivergenceCheck(start, at_constant, self._divergence_patience(monitor),
+                                     trainer.schedule)  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}
         self._defer_finite(finite_x, trainer, sw, 0)
         callbacks = _Callbacks(self, X, y, sample_weight=None if sample_weight is None else sw)

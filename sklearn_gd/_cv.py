@@ -595,6 +595,7 @@ class _BaseGDCV(BaseEstimator):
             self._distinct_objectives(state, trainer.loss, X, Y, W, theta),
             self._distinct_objectives(state, trainer.loss, X, Y, W, constant),
             proto._divergence_patience(monitors[0]),
+            trainer.schedule,
         )
         final = np.zeros((M, K, D), dtype=Y.dtype)
         n_iter = np.zeros((F, len(grid)), dtype=np.int64)

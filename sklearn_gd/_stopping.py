@@ -425,13 +425,17 @@ class DivergenceCheck:
     patience : int
         Epochs in a row above the ceiling, not coming down, that make a divergence
         during training.
+    schedule : Schedule, default=None
+        The schedule of the steps: with ``schedule.finite_runaway`` False there is
+        no ceiling (only non-finite values, which the ``Trainer`` checks, count).
     """
 
-    def __init__(self, start, constant, patience):
+    def __init__(self, start, constant, patience, schedule=None):
         start, constant = np.broadcast_arrays(np.asarray(start, dtype=float),
                                               np.asarray(constant, dtype=float))  # fmt: skip
         self.reference = np.fmax(start, constant).ravel()  # a NaN never wins
-        self.ceiling = np.where(self.reference > 0, DIVERGENCE_FACTOR * self.reference, np.inf)
+        factor = DIVERGENCE_FACTOR if getattr(schedule, "finite_runaway", True) else np.inf
+        self.ceiling = np.where(self.reference > 0, factor * self.reference, np.inf)
         self.patience = patience
         self.epoch = 0
         n = self.reference.size

@@ -227,3 +227,36 @@ def test_rule_ends_above_the_ceiling_and_updates_a_subset():
     assert check.update([1.0, 12.0], models=np.array([0, 2])).tolist() == [False, False]
     assert check.onset.tolist() == [0, 1, 2] and check.run.tolist() == [0, 2, 1]
     assert check.end([0.5, 9.0], models=[0, 2]).tolist() == [False, False]
+
+
+# scikit-learn's check_sample_weights_not_an_array data: 12 rows, two classes.
+TWELVE_X = np.array([[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [2, 3], [2, 4],
+                     [3, 1], [3, 2], [3, 3], [3, 4]], dtype=float)  # fmt: skip
+TWELVE_Y = np.array([1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("seed", [5, 9, 11])
+def test_optimal_schedule_far_above_its_start_by_design_is_not_divergence(seed):
+    """'optimal' steps from alpha ** -0.25 down as 1 / (alpha t): per-sample hinge on
+    12 rows stays 10-24x its start for a dozen epochs, as scikit-learn's SGD does,
+    before it falls. Those seeds raised a false DivergenceError."""
+    from sklearn.linear_model import SGDClassifier
+
+    s = np.where(TWELVE_Y == 2, 1.0, -1.0)
+    alpha = GDClassifier().alpha
+    theirs = SGDClassifier(loss="hinge", alpha=alpha, max_iter=11, tol=None, random_state=seed)
+    theirs.fit(TWELVE_X, TWELVE_Y)
+    margin = s * (TWELVE_X @ theirs.coef_[0] + theirs.intercept_[0])
+    # scikit-learn's own run is as far above its start (1) after 11 epochs
+    assert np.maximum(0, 1 - margin).mean() + alpha / 2 * theirs.coef_[0] @ theirs.coef_[0] > 3
+    model = GDClassifier(loss="hinge", optimizer="sgd", schedule="optimal", batch_size=1,
+                         random_state=seed).fit(TWELVE_X, TWELVE_Y)  # fmt: skip
+    assert np.isfinite(model.coef_).all()
+
+
+def test_optimal_schedule_running_away_still_raises():
+    X, y = datasets.load_diabetes(return_X_y=True)
+    model = GDRegressor(schedule="optimal", optimizer="sgd", batch_size=1, random_state=0,
+                        safe_steps=False)  # fmt: skip
+    with pytest.raises(DivergenceError, match="epoch 1"):
+        model.fit(X, y)
