@@ -273,13 +273,14 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         """The parameters' objects: ``set_params`` replaces them."""
         return tuple(map(self.__dict__.get, _param_names(type(self))))
 
-    def _checked_form(self, X, y):
+    def _checked_form(self, X, y, finite):
         """Whether ``validate_data`` would return ``X`` and ``y`` as they are.
 
         True for what a stream passes after its first call: a C-ordered float
-        array of the fitted width with no feature names, finite, and a finite
-        1-D numeric ``y`` of its length. Anything else (or any doubt) takes the
-        full check, which names what is wrong.
+        array of the fitted width with no feature names (finite, if ``finite``:
+        else ``_FiniteX`` tests it), and a finite 1-D numeric ``y`` of its
+        length. Anything else (or any doubt) takes the full check, which names
+        what is wrong.
         """
         return (
             type(X) is np.ndarray
@@ -292,7 +293,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             and 0 < len(X) == len(y)
             and X.shape[1] == getattr(self, "n_features_in_", None)
             and not hasattr(self, "feature_names_in_")
-            and bool(np.isfinite(X).all())
+            and (not finite or bool(np.isfinite(X).all()))
             and (y.dtype.kind != "f" or bool(np.isfinite(y).all()))
         )
 
@@ -301,7 +302,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         ``X`` is finite (a pass over ``X``) for ``fit`` to fold into its first epoch
         (``_FiniteX``). Any other error of the data is raised as a full check raises it:
         after ``X``'s own, if ``X`` is not finite."""
-        if not reset and self._checked_form(X, y):
+        if not reset and self._checked_form(X, y, finite):
             return X, y, self._checked_weight(sample_weight, X)
         if finite:
             return self._checked_data(X, y, sample_weight, reset=reset, finite=True)
