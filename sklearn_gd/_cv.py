@@ -58,6 +58,11 @@ from .losses import as_matrix
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
 
+# A halving rung within the first epoch needs every model to have taken this many
+# steps on this many of its training rows (see ``_first_epoch_rungs``).
+_RUNG_MIN_STEPS = 20
+_RUNG_MIN_ROWS = 1000
+
 # Attributes of the refitted model that the search exposes as its own.
 _EXPOSED = (
     "coef_",
@@ -586,33 +591,79 @@ class _BaseGDCV(BaseEstimator):
         ]
         # The base fit's divergence rule, per model: against the larger of the objective
         # at the start and of the best constant model, on the model's training rows.
-        constant = np.zeros_like(theta)
-        if self.fit_intercept:
-            baselines = [trainer.loss.baseline(Y[train], W[f, train])
-                         for f, (train, _) in enumerate(folds)]  # fmt: skip
-            constant[:, :, -1] = np.array(baselines)[state.fold]
-        divergence = DivergenceCheck(
-            self._distinct_objectives(state, trainer.loss, X, Y, W, theta),
-            self._distinct_objectives(state, trainer.loss, X, Y, W, constant),
-            proto._divergence_patience(monitors[0]),
-            trainer.schedule,
-        )
+        # Built when the first epoch ends: a race decided within it never reads it.
+        initial = SimpleNamespace(fold=state.fold, l2=state.l2, l1=state.l1, models=state.models,
+                                  theta=theta.copy())  # fmt: skip
+
+        def divergence_check():
+            constant = np.zeros_like(initial.theta)
+            if self.fit_intercept:
+                baselines = [trainer.loss.baseline(Y[train], W[f, train])
+                             for f, (train, _) in enumerate(folds)]  # fmt: skip
+                constant[:, :, -1] = np.array(baselines)[initial.fold]
+            return DivergenceCheck(
+                self._distinct_objectives(initial, trainer.loss, X, Y, W, initial.theta),
+                self._distinct_objectives(initial, trainer.loss, X, Y, W, constant),
+                proto._divergence_patience(monitors[0]),
+                trainer.schedule,
+            )
+
+        divergence = None
         final = np.zeros((M, K, D), dtype=Y.dtype)
-        n_iter = np.zeros((F, len(grid)), dtype=np.int64)
+        n_iter = np.zeros((F, len(grid)))
         curves = [[] for _ in range(M)]
         diverged = np.zeros(M, dtype=bool)
         scores = np.full(M, np.nan)
-        dropped = np.zeros(len(grid), dtype=np.int64)
+        dropped = np.zeros(len(grid))
         grid_of = np.array([g for g, _ in models])
-        # Successive halving over epochs: at epochs 1, factor, factor**2, ... (rounded
-        # up) the grid points still racing are ranked by their mean held-out score and
-        # all but the best 1 / factor (rounded up) stop, with their score of that epoch.
-        racing = list(range(len(grid))) if self.search == "halving" and len(grid) > 1 else None
-        checkpoint, resources = 1, 1.0
         fold_rows = [train for train, _ in folds] if full else None
         rng = np.random.default_rng(_seed(self.random_state))
         order = np.arange(n)
         n_batches = -(-n // rows_per_batch)
+        # Successive halving with the batches as the resource: rungs at 1 / factor**2 and
+        # 1 / factor of the first epoch's batches (where enough rows have been seen,
+        # ``_first_epoch_rungs``), then at epochs 1, factor, factor**2, ... (rounded up).
+        # At each the grid points still racing are ranked by their mean held-out score
+        # and all but the best 1 / factor (rounded up) stop, with their score there.
+        racing = list(range(len(grid))) if self.search == "halving" and len(grid) > 1 else None
+        splits = []
+        if racing is not None and not full:
+            splits = self._first_epoch_rungs(n_batches, rows_per_batch * n_train.min() / n)
+        checkpoint, resources = 1, 1.0
+
+        def race(now, ok, position):
+            """Rank the racing grid points by their mean held-out score (``now``: the
+            active models'); the models of the points that leave stop (those of the
+            winner too: the refit trains it). Returns which active models stop."""
+            nonlocal racing
+            current = scores.copy()
+            current[state.models] = now
+            mean = current.reshape(len(grid), F).mean(axis=1)
+            mean = np.where(np.isnan(mean), -np.inf, mean)
+            ranked = sorted(racing, key=lambda g: -mean[g])  # stable: the first of ties
+            racing = ranked[: int(np.ceil(len(racing) / self.factor))]
+            dropped[ranked[len(racing) :]] = position
+            if len(racing) == 1:  # the winner: the refit trains it to its end
+                racing = None
+                return ok
+            return ok & ~np.isin(grid_of[state.models], racing)
+
+        def record(stop, position, now=None):
+            """Keep the final weights, epochs and held-out scores of the models ``stop``
+            (scored here unless ``now`` has them), and drop them from the active set."""
+            weights = state.weights
+            for a in np.flatnonzero(stop):
+                m = state.models[a]
+                final[m] = weights[a]
+                g, f = models[m]
+                n_iter[f, g] = position
+            fresh = stop & ~diverged[state.models]
+            scores[state.models[fresh]] = (
+                now[fresh] if now is not None
+                else score(state.models[fresh], weights[fresh] * y_scale)
+            )  # fmt: skip
+            state.keep(~stop)
+
         # Every model has training weight in every batch when each fold's held-out part
         # (and zero-weight rows) is shorter than every batch: then no epoch need look for
         # batches a model skips, and the step counts of a grid point's folds agree.
@@ -645,19 +696,65 @@ class _BaseGDCV(BaseEstimator):
                               rows_per_batch)  # fmt: skip
             if self.average == "auto":
                 state.n_avg[:] = 0
-            objective = None
+            A = len(state.models)
+            # Each row's raw predictions at its step, rows first (compiled: in the data's
+            # row order; NumPy: in the epoch's). Rows of a batch no model steps on keep 0
+            # (weighted 0, and finite: 0 * NaN is NaN); the compiled epoch writes them all.
+            if compiled:
+                raws = buffer[: n * A * K].reshape(n, A * K)
+            else:
+                raws = (np.empty if live is None or live.all() else np.zeros)((n, A * K), Y.dtype)
+            state.penalty_sum[:] = 0.0
+            plan = None
+            bounds = [0, *(splits if epoch == 1 else []), n_batches]
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                if compiled:
-                    objective, kernel = self._compiled_epoch(
-                        state, trainer, X_steps, Y, W, W_rows, member_rows, mean_weight, sq,
-                        order, starts, rows_per_batch, lrs, kernel, buffer,
-                    )  # fmt: skip
-                    compiled = objective is not None
-                if objective is None:
-                    objective = self._numpy_epoch(
-                        state, trainer, X_steps, Y, W, member, mean_weight, sq, order, starts,
-                        rows_per_batch, lrs, live, full, fold_rows,
-                    )  # fmt: skip
+                for j0, j1 in zip(bounds[:-1], bounds[1:], strict=True):
+                    if compiled:
+                        kernel = self._compiled_epoch(
+                            state, trainer, X_steps, Y, W_rows, member_rows, mean_weight, sq,
+                            order, starts[j0:j1], rows_per_batch, lrs[j0:j1], kernel, raws,
+                        )  # fmt: skip
+                        compiled = kernel is not None  # else nothing ran: NumPy from here
+                        if not compiled:  # NumPy's raws: 0 where no model steps
+                            raws.fill(0.0)
+                    if not compiled:
+                        if plan is None:
+                            plan = self._numpy_plan(trainer, Y, W, member, mean_weight, sq,
+                                                    order, starts, rows_per_batch, full)  # fmt: skip
+                        self._numpy_batches(state, trainer, X_steps, plan, starts, j0, j1,
+                                            rows_per_batch, lrs, live, fold_rows, raws)  # fmt: skip
+                    if j1 == n_batches or racing is None:
+                        continue
+                    # A rung within the first epoch: the weights each model has now, as
+                    # its fit has them after the same batches.
+                    position = j1 / n_batches
+                    ok = np.isfinite(state.theta).all(axis=(1, 2))
+                    for s in state.opt_state:
+                        ok &= np.isfinite(s).all(axis=(1, 2))
+                    diverged[state.models[~ok]] = True
+                    now = np.full(A, np.nan)
+                    now[ok] = score(state.models[ok], state.weights[ok] * y_scale)
+                    stop = race(now, ok, position) | ~ok
+                    record(stop, position, now)
+                    if self.verbose:
+                        print(f"-- Epoch {position:.3g}: {len(state.models)} of {M} models "
+                              "still training")  # fmt: skip
+                    keep = ~stop
+                    A = len(state.models)
+                    if not A:
+                        break
+                    cols = np.repeat(keep, K)
+                    raws = np.ascontiguousarray(raws[:, cols])
+                    lrs = np.ascontiguousarray(lrs[:, keep])
+                    live = None if live is None else live[keep]
+            if not len(state.models):
+                break
+            if plan is None:
+                objective = self._objectives(state, trainer.loss, Y, W, raws)
+            else:
+                objective = self._objectives(state, trainer.loss, plan.Y, plan.W, raws)
+            if divergence is None:
+                divergence = divergence_check()
             diverged_now = self._diverged(state, objective, divergence)
             stop = diverged_now.copy()
             cut = np.zeros_like(stop)  # the models that halving stops this epoch
@@ -666,17 +763,7 @@ class _BaseGDCV(BaseEstimator):
                 ok = ~diverged_now
                 now = np.full(len(state.models), np.nan)
                 now[ok] = score(state.models[ok], state.weights[ok] * y_scale)
-                current = scores.copy()
-                current[state.models] = now
-                mean = current.reshape(len(grid), F).mean(axis=1)
-                mean = np.where(np.isnan(mean), -np.inf, mean)
-                ranked = sorted(racing, key=lambda g: -mean[g])  # stable: the first of ties
-                racing = ranked[: int(np.ceil(len(racing) / self.factor))]
-                dropped[ranked[len(racing) :]] = epoch
-                cut = ok & ~np.isin(grid_of[state.models], racing)
-                if len(racing) == 1:  # the winner: the refit trains it to its end
-                    cut = ok
-                    racing = None
+                cut = race(now, ok, epoch)
                 resources *= self.factor
                 checkpoint = max(checkpoint + 1, int(np.ceil(resources - 1e-9)))
             # The value each model's monitor reads, as a single fit's monitor reads it
@@ -702,7 +789,6 @@ class _BaseGDCV(BaseEstimator):
             ends = stop & ~diverged_now & ~cut  # the models whose own rule (or max_iter) ends
             stop |= cut
             if stop.any():
-                weights = state.weights
                 # A model ending above the ceiling, not coming down, ran away too (as its
                 # fit ends); one that halving stops is scored as it stands.
                 if ends.any():
@@ -711,17 +797,7 @@ class _BaseGDCV(BaseEstimator):
                                                                  among=ends)  # fmt: skip
                     at_end = at_weights[ends]
                     diverged[state.models[ends]] |= divergence.end(at_end, state.models[ends])
-                for a in np.flatnonzero(stop):
-                    m = state.models[a]
-                    final[m] = weights[a]
-                    g, f = models[m]
-                    n_iter[f, g] = epoch
-                fresh = stop & ~diverged[state.models]
-                scores[state.models[fresh]] = (
-                    now[fresh] if now is not None
-                    else score(state.models[fresh], weights[fresh] * y_scale)
-                )  # fmt: skip
-                state.keep(~stop)
+                record(stop, epoch, now)
             if self.verbose:
                 print(f"-- Epoch {epoch}: {len(state.models)} of {M} models still training")
             if not len(state.models):
@@ -773,15 +849,31 @@ class _BaseGDCV(BaseEstimator):
         lrs = np.array(rates) * state.lr_scale[:, None]
         return lrs.T.copy()  # (batches, models): each batch's a contiguous row
 
-    def _compiled_epoch(self, state, trainer, X, Y, W, W_rows, member_rows, mean_weight, sq,
-                        order, starts, rows, lrs, kernel, buffer):  # fmt: skip
-        """One epoch of every active model in ``_search_loop.search_epoch`` (``W_rows``
-        and ``member_rows``: ``W`` and the folds' training rows, rows first; ``buffer``
-        holds the raw predictions).
+    def _first_epoch_rungs(self, n_batches, rows_per_step):
+        """The halving rungs within the first epoch, as batch counts: after
+        ``1 / factor**2`` and ``1 / factor`` of its batches (rounded up), each kept
+        only where every model has by then taken at least ``_RUNG_MIN_STEPS`` steps
+        on at least ``_RUNG_MIN_ROWS`` of its training rows (``rows_per_step``: about
+        a batch's share of them); earlier, the held-out scores rank the learning
+        rates by how fast they start, not where they go."""
+        out = []
+        for j in (2, 1):
+            at = int(np.ceil(n_batches / self.factor**j - 1e-9))
+            if (at < n_batches and (not out or at > out[-1]) and at >= _RUNG_MIN_STEPS
+                    and at * rows_per_step >= _RUNG_MIN_ROWS):  # fmt: skip
+                out.append(at)
+        return out
 
-        Returns each model's objective and the kernel that ran (to try first next
-        epoch), or ``(None, None)`` where the kernel cannot compile (then nothing has
-        changed and the epoch runs in NumPy, with a warning)."""
+    def _compiled_epoch(self, state, trainer, X, Y, W_rows, member_rows, mean_weight, sq,
+                        order, starts, rows, lrs, kernel, raws):  # fmt: skip
+        """The batches ``starts`` (and their step sizes ``lrs``) of every active model
+        in ``_search_loop.search_epoch`` (``W_rows`` and ``member_rows``: the folds'
+        row weights and training rows, rows first); each row's raw predictions go to
+        ``raws``, the penalty to ``state.penalty_sum``.
+
+        Returns the kernel that ran (to try first next time), or None where the
+        kernel cannot compile (then nothing has changed and the batches are left to
+        NumPy, with a warning)."""
         A, K, D = state.theta.shape
         theta = state.theta.reshape(A * K, D)  # views: the kernel writes through them
         slots = tuple(s.reshape(A * K, D) for s in state.opt_state)
@@ -790,10 +882,6 @@ class _BaseGDCV(BaseEstimator):
         avg = theta if state.avg is None else state.avg.reshape(A * K, D)
         opt, is_sparse = trainer.optimizer, sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
-        # Each row's raw predictions at its step: every row is written (a model's held-out
-        # rows too), so one buffer serves every epoch (a fresh one costs page faults).
-        raws = buffer[: len(order) * A * K].reshape(len(order), A * K)
-        state.penalty_sum[:] = 0.0
         args = (
             (data, D - 1, Y, W_rows, member_rows, mean_weight, state.fold,
              W_rows[:, 0] if sq is None else sq, order, starts, rows, lrs),
@@ -810,50 +898,59 @@ class _BaseGDCV(BaseEstimator):
             if self.engine == "numba":
                 raise
             warn_once(str(exc), f"engine='auto' searches in NumPy: {exc}.")
-            return None, None
-        return self._objectives(state, trainer.loss, Y, W, raws), kernel
+            return None
+        return kernel
 
-    def _numpy_epoch(self, state, trainer, X_steps, Y, W, member, mean_weight, sq, order,
-                     starts, rows_per_batch, lrs, live, full, fold_rows):  # fmt: skip
-        """One epoch of every active model in NumPy, batch by batch (``_step``);
-        returns each model's objective."""
+    def _numpy_plan(self, trainer, Y, W, member, mean_weight, sq, order, starts,
+                    rows_per_batch, full):  # fmt: skip
+        """What the NumPy epoch reads, per fold, in the epoch's order (its rows in their
+        batch order, gathered once, so that each batch is a slice): ``Y``, ``W``, the
+        rows' curvature bounds ``sq``, ``order_x`` (X's rows are gathered batch by batch:
+        a copy of all of X each epoch costs more than the batches' small gathers),
+        ``batch_weight`` (batches, folds) and ``scale`` (rows, folds), each row's weight
+        over its batch's normaliser ``|B_train| * mean(sw_train)``."""
         n = len(order)
-        # The epoch's rows in their batch order, gathered once: each batch is a slice.
-        # Per fold, not per model: the models of a fold share its weights.
-        # X's rows are gathered batch by batch (``rows_x``): a copy of all of X
-        # each epoch costs more than the batches' small gathers.
         order_x, Yo, Wo, member_o, sq_o = None, Y, W, member, sq
         if not full and self.shuffle:
             order_x, Yo, Wo, member_o = order, Y[order], W[:, order], member[:, order]
             sq_o = None if sq is None else sq[order]
         count = np.add.reduceat(member_o, starts, axis=1)  # (folds, batches)
         batch_weight = np.add.reduceat(Wo, starts, axis=1)  # (folds, batches)
-        if live is None:
-            live = (batch_weight > 0)[state.fold]  # (models, batches)
-        all_live = live.all(axis=0)
         total = count * mean_weight[:, None]
         total[total == 0] = 1.0
-        # Each row's weight over its batch's normaliser, per active model, rows
-        # first: gathered once an epoch, so that each batch's is a slice.
-        scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n])[state.fold].T
-        scale = scale.astype(Y.dtype, order="C")  # rows first; float32 data: float32 steps
-        batch_weight = batch_weight[state.fold].T.copy()  # (batches, models)
+        # float32 data: float32 steps.
+        scale = (Wo / np.repeat(total, rows_per_batch, axis=1)[:, :n]).T.astype(Y.dtype)
+        return SimpleNamespace(order_x=order_x, Y=Yo, W=Wo, sq=sq_o, scale=scale,
+                               batch_weight=batch_weight.T.copy())  # fmt: skip
+
+    def _numpy_batches(self, state, trainer, X_steps, plan, starts, j0, j1, rows_per_batch,
+                       lrs, live, fold_rows, raws):  # fmt: skip
+        """The batches ``j0:j1`` of the epoch (``plan``: ``_numpy_plan``) for every
+        active model in NumPy, batch by batch (``_step``); each row's raw predictions
+        go to ``raws``, in the epoch's order."""
+        n = len(plan.Y)
+        lo, hi = int(starts[j0]), (int(starts[j1]) if j1 < len(starts) else n)
+        # Each active model's row weights over its normalisers, rows first: one
+        # gather for the batches' rows, so that each batch's is a slice.
+        scale = plan.scale[lo:hi][:, state.fold]
+        batch_weight = plan.batch_weight[j0:j1][:, state.fold]  # (batches, models)
+        if live is None:
+            live = (batch_weight > 0).T  # (models, batches)
+        else:
+            live = live[:, j0:j1]
+        all_live = live.all(axis=0)
         state.all_averaging = state.averaging
-        K = Y.shape[1]
-        # Rows of a skipped batch keep 0 (weighted 0, and finite: 0 * NaN is NaN).
-        raws = (np.empty if all_live.all() else np.zeros)((n, len(state.models) * K), Y.dtype)
-        state.penalty_sum[:] = 0.0
-        for j, lo in enumerate(starts):
+        for j in range(j1 - j0):
             if not all_live[j] and not live[:, j].any():
                 continue
-            rows = slice(lo, lo + rows_per_batch)
-            rows_x = rows if order_x is None else order_x[rows]
-            raws[rows] = _step(state, trainer, X_steps[rows_x], Yo[rows], scale[rows],
+            rows = slice(int(starts[j0 + j]), int(starts[j0 + j]) + rows_per_batch)
+            local = slice(rows.start - lo, rows.stop - lo)
+            rows_x = rows if plan.order_x is None else plan.order_x[rows]
+            raws[rows] = _step(state, trainer, X_steps[rows_x], plan.Y[rows], scale[local],
                                None if all_live[j] else live[:, j],
-                               lrs[j], batch_weight[j],
-                               None if sq_o is None else sq_o[rows],
+                               lrs[j0 + j], batch_weight[j],
+                               None if plan.sq is None else plan.sq[rows],
                                fold_rows)  # fmt: skip
-        return self._objectives(state, trainer.loss, Yo, Wo, raws)
 
     @staticmethod
     def _objectives(state, loss, Y, W, raws, penalty_sum=None, chunk=1 << 13):

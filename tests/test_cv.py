@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklearn_gd import _cv as cv_module
 from sklearn_gd import DivergenceError, GDClassifier, GDClassifierCV, GDRegressor, GDRegressorCV
 from sklearn_gd._kernel import CompileError
 from sklearn_gd.optimizers import SGD, Optimizer
@@ -464,7 +465,7 @@ def test_full_batch_halving_is_grid_search_over_epochs(search, base, data, cance
     for g in range(7):
         for k, (train, _) in enumerate(cv.split(X, y)):
             fit = clone(stopped).set_params(
-                learning_rate=lrs[g], max_iter=halving.n_iter_grid_[k, g]
+                learning_rate=lrs[g], max_iter=int(halving.n_iter_grid_[k, g])
             )
             try:
                 fit.fit(X[train], y[train])
@@ -497,3 +498,64 @@ def test_halving_parameters(cancer):
                            search="exhaustive").fit(X, y)  # fmt: skip
     np.testing.assert_array_equal(one.n_iter_grid_, alone.n_iter_grid_)
     np.testing.assert_array_equal(one.scores_, alone.scores_)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_halving_rungs_within_the_first_epoch_are_partial_fits(cancer, engine, monkeypatch):
+    # The first rungs fall after 1/9 and 1/3 of the first epoch's batches (here 6 and 16
+    # of 48: their row and step minimums lowered to reach them on this data). At each,
+    # every model is the base estimator's partial_fit over its training rows of the
+    # batches so far, one call a batch (shuffle=False: the data's batches in order,
+    # rows_per_batch = round(8 * n / n_train) = 12 rows, a fold's share of them each),
+    # and the grid points dropped are those GridSearchCV's ranking of those fits' mean
+    # held-out accuracy drops (ceil(7 / 3) = 3 go on, then 1 wins).
+    monkeypatch.setattr(cv_module, "_RUNG_MIN_STEPS", 1)
+    monkeypatch.setattr(cv_module, "_RUNG_MIN_ROWS", 1)
+    X, y = cancer
+    cv = KFold(3, shuffle=True, random_state=0)  # every batch holds rows of every fold
+    folds, lrs = list(cv.split(X, y)), 0.1 * 10.0 ** np.linspace(-2, 2, 7)
+    config = dict(schedule="constant", average=False, shuffle=False, random_state=0)
+    halving = GDClassifierCV(learning_rates=lrs, cv=cv, batch_size=8, refit=False,
+                             engine=engine, **config).fit(X, y)  # fmt: skip
+    dropped = halving.cv_results_["dropped_at_epoch"]
+    np.testing.assert_allclose(sorted(dropped), [0] + [6 / 48] * 4 + [16 / 48] * 2)
+    base = GDClassifier(batch_size="full", **config)
+    racing = list(range(7))
+    for rung, batches in enumerate((6, 16)):
+        mean = np.zeros(len(racing))
+        for j, g in enumerate(racing):
+            for k, (train, test) in enumerate(folds):
+                fit = clone(base).set_params(learning_rate=lrs[g])
+                for start in range(0, 12 * batches, 12):
+                    rows = train[(train >= start) & (train < start + 12)]
+                    fit.partial_fit(X[rows], y[rows], classes=[0, 1])
+                mean[j] += fit.score(X[test], y[test]) / 3
+                if dropped[g] == batches / 48 or (rung == 1 and dropped[g] == 0):
+                    assert halving.n_iter_grid_[k, g] == batches / 48
+                    np.testing.assert_allclose(halving.coef_grid_[k, g], fit.coef_,
+                                               rtol=1e-9, atol=1e-10)  # fmt: skip
+                    np.testing.assert_allclose(halving.intercept_grid_[k, g], fit.intercept_,
+                                               rtol=1e-9, atol=1e-10)  # fmt: skip
+                    assert halving.scores_[k, g] == fit.score(X[test], y[test])
+                    assert halving.loss_curve_grid_[k][g] == []  # no epoch completed
+        order = np.argsort(-mean, kind="stable")  # the first of ties goes on
+        going = [racing[j] for j in order[: -(-len(racing) // 3)]]
+        out = sorted(set(racing) - set(going))
+        assert sorted(np.flatnonzero(dropped == batches / 48).tolist()) == out
+        racing = going
+    assert racing == [halving.best_index_]
+
+
+def test_halving_rungs_need_rows_and_steps(cancer):
+    # Within the first epoch a rung needs every model to have taken 20 steps on 1,000
+    # of its training rows: none on breast cancer (455 training rows), so its race
+    # starts at epoch 1.
+    X, y = cancer
+    search = GDClassifierCV(learning_rates=7, cv=5, batch_size=16, random_state=0, refit=False)
+    assert set(search.fit(X, y).cv_results_["dropped_at_epoch"]) <= {0, 1, 3, 9, 27}
+    # 12,000 rows, 5 folds, batches of 32 training rows (40 rows of the data): 300 batches.
+    big = GDClassifierCV(learning_rates=7, cv=5, batch_size=32, random_state=0, refit=False)
+    assert big._first_epoch_rungs(300, 32) == [34, 100]  # 34 steps on 1,088 rows, 100 on 3,200
+    assert big._first_epoch_rungs(300, 12) == [100]  # 34 steps on 408 rows: too few rows
+    big.set_params(factor=10)  # 1/100: 3 steps, too few; 1/10: 30 steps
+    assert big._first_epoch_rungs(300, 40) == [30]
