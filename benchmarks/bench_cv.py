@@ -82,9 +82,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--agreement", action="store_true",
                         help="the choices against GridSearchCV's on bundled datasets")  # fmt: skip
+    parser.add_argument("--only", nargs="*", default=(),
+                        help="with --agreement: the datasets whose names contain these")  # fmt: skip
     args = parser.parse_args()
     if args.agreement:
-        return agreement()
+        return agreement(args.only)
     n, repeat = (5_000, 1) if args.quick else (20_000, args.repeat)
     X, y = data(n, 50)
     learning_rates = GDClassifier().learning_rate * 10.0 ** np.linspace(-2, 2, 8)
@@ -165,7 +167,7 @@ def main():
     print(f"\nwritten to {out.relative_to(HERE.parent)}")
 
 
-def agreement():
+def agreement(only=()):
     """Each search's choice against GridSearchCV's on scikit-learn's bundled datasets
     (standardized features, the default grid of 7 learning rates, 5 folds,
     ``batch_size='auto'`` and 16): GridSearchCV's mean CV score at the search's
@@ -176,6 +178,9 @@ def agreement():
     from sklearn_gd import GDRegressor, GDRegressorCV
 
     def load(name):
+        if name in SYNTHETIC:
+            X, y = SYNTHETIC[name]()
+            return StandardScaler().fit_transform(X), y
         X, y = getattr(datasets, f"load_{name.split('*')[0]}")(return_X_y=True)
         if name.endswith("*1000"):
             y = 1000.0 * y
@@ -184,14 +189,24 @@ def agreement():
         return StandardScaler().fit_transform(X), y
 
     rows = []
+    # Large enough for the rungs within the first epoch (the bundled sets are not).
+    SYNTHETIC = {
+        "bench 20000x50": lambda: data(20_000, 50),
+        "3-class 12000x20": lambda: datasets.make_classification(
+            12_000, 20, n_informative=6, n_classes=3, class_sep=0.8, random_state=1),
+        "friedman1 12000x10": lambda: datasets.make_friedman1(12_000, noise=1.0,
+                                                              random_state=0),
+    }  # fmt: skip
     names = ["iris", "wine", "breast_cancer", "digits", "diabetes", "diabetes*1000",
-             "diabetes*std"]  # fmt: skip
+             "diabetes*std", *SYNTHETIC]  # fmt: skip
+    if only:
+        names = [name for name in names if any(o in name for o in only)]
     for name in names:
         X, y = load(name)
         base, search = (
-            (GDClassifier, GDClassifierCV)
-            if "diabetes" not in name
-            else (GDRegressor, GDRegressorCV)
+            (GDRegressor, GDRegressorCV)
+            if "diabetes" in name or "friedman" in name
+            else (GDClassifier, GDClassifierCV)
         )
         lrs = base().learning_rate * 10.0 ** np.linspace(-2, 2, 7)
         for batch in ["auto", 16]:

@@ -9,11 +9,15 @@ fold's training part (held-out rows weigh 0 for it), normalises its gradient by
 its own training rows as one ``fit`` on them would, steps with its own rate,
 and stops on its own rule (a ``Monitor`` each); a stopped model leaves the
 active set and costs nothing further. With ``search='halving'`` the grid
-points also race (successive halving over epochs, as ``HalvingGridSearchCV``
-with the epochs as the resource): at epochs 1, factor, factor**2, ... each
-active model is scored on its held-out fold (``_scorer``: one product per
-fold for the default scores) and all but the best 1 / factor of the grid
-points stop; the last one left stops too, as the refit trains it.
+points also race (successive halving, as ``HalvingGridSearchCV`` with the
+batches as the resource): after 1 / factor**2 and 1 / factor of the first
+epoch's batches (where every model has seen enough rows by then,
+``_first_epoch_rungs``), then at epochs 1, factor, factor**2, ... each active
+model is scored on its held-out fold (``_scorer``: one product per fold for
+the default scores) and all but the best 1 / factor of the grid points stop;
+the last one left stops too, as the refit trains it. A rung within an epoch
+splits its batches: the epoch runs up to the rung, the losers leave, and the
+survivors run the rest of it.
 
 With full batches each model takes exactly the steps of the base estimator's
 ``fit`` on its training fold (``_step`` mirrors ``Trainer._numpy_loop``). With
@@ -414,7 +418,7 @@ class _BaseGDCV(BaseEstimator):
         0 for none)."""
         mean = scores.mean(axis=0)
         ranked = np.where(np.isnan(mean), -np.inf, mean)
-        stage = np.where(dropped == 0, np.iinfo(np.int64).max, dropped)
+        stage = np.where(dropped == 0, np.inf, dropped)
         # Rank 1 for the best, ties sharing the smallest rank; NaN (diverged) last.
         better = (stage[None, :] > stage[:, None]) | (
             (stage[None, :] == stage[:, None]) & (ranked[None, :] > ranked[:, None])
@@ -1089,20 +1093,23 @@ _SEARCH_DOC = {
     search : {'halving', 'exhaustive'}, default='halving'
         How the grid is searched. 'exhaustive' trains every model until its
         own stopping rule (or ``max_iter``), as ``GridSearchCV`` does.
-        'halving' races the grid points over epochs, as
-        ``HalvingGridSearchCV`` with the epochs as the resource: at epochs 1,
-        ``factor``, ``factor**2``, ... (rounded up) the grid points still in
-        the race are ranked by their mean held-out score, and all but the
-        best ``1 / factor`` of them (rounded up) stop training, all their
-        folds together, keeping the scores of that epoch
-        (``cv_results_['dropped_at_epoch']``). When one grid point is left it
-        has won: its models stop too, and the refit trains it on all the
-        data. See Notes.
+        'halving' races the grid points, as ``HalvingGridSearchCV`` with the
+        batches as the resource: after ``1 / factor**2`` and ``1 / factor``
+        of the first epoch's batches (each of these two rungs only where every
+        model has by then taken at least 20 steps on at least 1,000 of its
+        training rows), then at epochs 1, ``factor``, ``factor**2``, ...
+        (rounded up) the grid points still in the race are ranked by their
+        mean held-out score, and all but the best ``1 / factor`` of them
+        (rounded up) stop training, all their folds together, keeping the
+        scores they have there (``cv_results_['dropped_at_epoch']``, in
+        epochs: a fraction for a rung within the first epoch). When one grid
+        point is left it has won: its models stop too, and the refit trains
+        it on all the data. See Notes.
 """,
     "factor": """\
     factor : float > 1, default=3
-        With ``search='halving'``: the epochs between checkpoints grow, and
-        the grid points kept shrink, by this factor (as in
+        With ``search='halving'``: the batches between rungs grow, and the
+        grid points kept shrink, by this factor (as in
         ``HalvingGridSearchCV``).
 """,
     "refit": """\
@@ -1155,29 +1162,32 @@ _ATTRIBUTES_DOC = """\
         Held-out score of each fold (rows) and grid point (columns, in the
         order of ``cv_results_['params']``: learning rates outer, alphas inner),
         at the weights each model ended with (with ``search='halving'``: at the
-        epoch its grid point left the race or won it). A model that diverged
-        scores NaN and ranks last.
+        rung where its grid point left the race or won it). A model that
+        diverged scores NaN and ranks last.
     cv_results_ : dict of ndarray
         As ``GridSearchCV``'s: 'params', 'param_learning_rate', 'param_alpha',
         'split{k}_test_score', 'mean_test_score', 'std_test_score',
         'rank_test_score', 'mean_n_iter' (epochs run, mean over folds) and
-        'dropped_at_epoch' (the epoch at which ``search='halving'`` stopped
-        the grid point, 0 if it never did).
+        'dropped_at_epoch' (the epochs trained when ``search='halving'``
+        stopped the grid point, 0 if it never did: a fraction, batches run
+        over the epoch's batches, for a rung within the first epoch).
     coef_grid_ : ndarray of shape (n_folds, n_grid, n_outputs, n_features)
         The weights each model of the search ended with (the average, when
         ``average`` is on), trained on its fold's training rows (for
         ``n_iter_grid_`` epochs).
     intercept_grid_ : ndarray of shape (n_folds, n_grid, n_outputs)
-    n_iter_grid_ : ndarray of shape (n_folds, n_grid)
+    n_iter_grid_ : ndarray of float of shape (n_folds, n_grid)
         Epochs each model ran (until its stopping rule, ``max_iter``, or
-        the halving checkpoint that stopped its grid point).
+        the halving rung that stopped its grid point): a whole number, or
+        for a rung within the first epoch the fraction of its batches run.
     loss_curve_grid_ : list of list of list of float
-        ``loss_curve_grid_[k][g]``: the training objective per epoch of the
-        model of fold ``k`` and grid point ``g``, as ``loss_curve_`` is for
-        one ``fit``.
+        ``loss_curve_grid_[k][g]``: the training objective per completed
+        epoch of the model of fold ``k`` and grid point ``g``, as
+        ``loss_curve_`` is for one ``fit`` (empty for a model stopped within
+        its first epoch).
     best_score_ : float
         Mean held-out score of the chosen grid point (with
-        ``search='halving'``, at the epoch it won the race).
+        ``search='halving'``, at the rung where it won the race).
     best_params_ : dict
         ``{'learning_rate': learning_rate_, 'alpha': alpha_}``.
     best_index_ : int
@@ -1206,10 +1216,13 @@ _NOTES = """
     ``search='exhaustive'`` it ends as that fit does; with ``search='halving'``
     it is that fit stopped after ``n_iter_grid_`` epochs (the epoch its grid
     point was dropped or won the race, if its own rule had not stopped it
-    before). With    mini-batches all models see the same batches, drawn from the full data's
-    order and ``batch_size * n_samples / n_train`` rows long, so that each
-    model steps on about ``batch_size`` of its training rows, as many steps per
-    epoch as its own ``fit`` would take. Each step follows the base estimator's
+    before). With mini-batches all models see the same batches, drawn from
+    the full data's order and ``batch_size * n_samples / n_train`` rows long,
+    so that each model steps on about ``batch_size`` of its training rows, as
+    many steps per epoch as its own ``fit`` would take (a model that halving
+    stops within its first epoch is then the base estimator's ``partial_fit``
+    on its training rows of each batch so far, one call a batch, with a
+    constant schedule). Each step follows the base estimator's
     rules: ``init``, the clamped L2 shrink of ``optimizer='sgd'``, AdamW's
     decay before the step, and with ``batch_size=1`` the cumulative L1 penalty
     and ``safe_steps`` (each model's step bounded by the curvature of its
@@ -1231,28 +1244,39 @@ _NOTES = """
     Halving (``search='halving'``, the default): most epochs of an exhaustive
     search go to models that cannot win (on ``benchmarks/bench_cv.py``'s
     data the largest learning rates run 40 epochs before their stopping rule
-    fires, the chosen one 23). As ``HalvingGridSearchCV`` with the epochs as
-    the resource, the grid points race: at epochs 1, ``factor``,
-    ``factor**2``, ... the ones still racing are ranked by mean held-out
-    score and the best ``1 / factor`` (rounded up) go on; the others stop,
-    all their folds at once, and keep the scores of that epoch. When one
-    grid point is left it has won: its models stop too, and the refit
-    trains it on all the data to its own stopping rule. So ``best_score_``
-    and the winner's ``scores_`` are held-out scores after
+    fires, the chosen one 23). As ``HalvingGridSearchCV`` with the batches as
+    the resource, the grid points race: after ``1 / factor**2`` and
+    ``1 / factor`` of the first epoch's batches, then at epochs 1,
+    ``factor``, ``factor**2``, ... the ones still racing are ranked by mean
+    held-out score and the best ``1 / factor`` (rounded up) go on; the
+    others stop, all their folds at once, and keep the scores they have
+    there. When one grid point is left it has won: its models stop too, and
+    the refit trains it on all the data to its own stopping rule. A rung
+    within the first epoch is kept only where every model has by then taken
+    at least 20 steps on at least 1,000 of its training rows: before that
+    the held-out scores rank the learning rates by how fast they start, and
+    on small data (iris: 120 training rows a fold, 8 batches an epoch) a
+    fraction of an epoch is a handful of rows. So on data of up to a few
+    thousand rows the race starts at epoch 1, as with full batches (one step
+    an epoch), and on ``bench_cv.py``'s 20,000 rows with ``batch_size=64`` it
+    is decided after a third of the first epoch. ``best_score_`` and the
+    winner's ``scores_`` are held-out scores after
     ``cv_results_['mean_n_iter']`` epochs, not at convergence (use
     ``search='exhaustive'`` for those); ``cv_results_['dropped_at_epoch']``
-    says when each grid point left the race (0 for the winner, and for every
-    point with ``search='exhaustive'``), and ``rank_test_score`` ranks the
-    points by how long they stayed in the race, then by score, as
+    says when each grid point left the race (0 for the winner, and for
+    every point with ``search='exhaustive'``), and ``rank_test_score`` ranks
+    the points by how long they stayed in the race, then by score, as
     ``HalvingGridSearchCV`` ranks the candidates of its last iteration
     first. The choice is the same as ``GridSearchCV``'s, or its
     ``GridSearchCV`` score within 0.005 of the best, on every bundled
     scikit-learn dataset (iris, wine, breast cancer, digits, diabetes with
     ``y`` as is, times 1000 and standardised; default grid and mini-batches,
-    ``factor=3``); ``factor=2`` failed one of them (wine, by 0.0056). A
-    grid point whose score at an early epoch is a poor guide to its final
-    one (a small learning rate with a slowly falling loss) can be dropped
-    too early: keep such grids to ``search='exhaustive'``.
+    ``factor=3``) and on three synthetic sets of 12,000-20,000 rows that race
+    within the first epoch (``bench_cv.py --agreement``); ``factor=2`` failed
+    one of them (wine, by 0.0056). A grid point whose early score is a poor
+    guide to its final one (a small learning rate with a slowly falling
+    loss) can be dropped too early: keep such grids to
+    ``search='exhaustive'``.
 
     Speed: the search shares the reading of each batch between its models,
     not their arithmetic: each model still takes its own loss gradient, its
