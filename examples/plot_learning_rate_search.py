@@ -9,11 +9,12 @@ running until its own stopping rule, however hopeless its learning rate.
 :class:`~sklearn_gd.GDClassifierCV` trains all of them at once: every
 (learning rate, fold) model is a row of one weight matrix and each batch is
 read once for all of them. By default (``search='halving'``) the learning
-rates also race, as in scikit-learn's ``HalvingGridSearchCV`` with the epochs
-as the resource: after epochs 1, 3, 9, ... only the best third of the grid
-points (by mean held-out score, all folds together) trains on, until one is
-left. It then refits that learning rate on all the data, as ``GridSearchCV``
-does.
+rates also race, as in scikit-learn's ``HalvingGridSearchCV`` with the
+batches as the resource: after 1/9 and 1/3 of the first epoch's batches
+(where every model has taken at least 20 steps on 1,000 of its rows by then),
+then after epochs 1, 3, 9, ..., only the best third of the grid points (by
+mean held-out score, all folds together) trains on, until one is left. It
+then refits that learning rate on all the data, as ``GridSearchCV`` does.
 
 This example compares the halving search, the exhaustive one
 (``search='exhaustive'``, every model until its own stopping rule) and
@@ -57,11 +58,14 @@ config = dict(batch_size=32, random_state=0)
 # once for every model, but each model still takes its own gradient, products
 # and update on its rows, and runs as many epochs as its own fit: it saves the
 # reading of the rows, not the arithmetic: on data this small it takes about
-# the grid search's time (0.7-1.1 of it in our runs), not one over the number
-# of models. Halving also stops the models that cannot win: most of the grid
-# trains one epoch, a third of it three, and the winner is trained to the end
-# by the refit alone, so it takes under a tenth of the grid search's time and
-# chooses what the grid search chooses (here the same learning rate). The times
+# the grid search's time (0.7-1.5 of it in our runs), not one over the number
+# of models. Halving also stops the models that cannot win: here (3,200
+# training rows a fold, 100 batches an epoch; ``--fast`` halves them and races
+# from epoch 1) 1/9 of an epoch is too few steps for a rung, so most of the
+# grid trains a third of an epoch, two points one
+# epoch, and the winner is trained to the end by the refit alone: it takes a
+# few hundredths of the grid search's time, and its choice scores within a
+# thousandth of the grid search's best there (printed below). The times
 # printed are measured, not assumed (a busy machine makes them noisy), after
 # an untimed run of each kind that compiles (or loads from numba's cache) the
 # loops they run.
@@ -103,9 +107,9 @@ print(
 # Each model of the exhaustive search sees the batches of the full data's
 # order, and each grid search model its own fold's order, so the mini-batch
 # noise differs; the mean scores agree within the spread over folds, and so
-# does the choice. The halving search scores each grid point at the epoch it
-# left the race (the winner: at the epoch it won), so its curve lies below the
-# others for the points dropped after one epoch; what it must get right is the
+# does the choice. The halving search scores each grid point where it left
+# the race (the winner: where it won), so its curve lies below the others for
+# the points dropped within the first epoch; what it must get right is the
 # choice, whose converged score (``GridSearchCV``'s, printed above) is the best
 # or within a few thousandths of it.
 fig, (ax, ax_epochs) = plt.subplots(1, 2, figsize=(10, 4))
@@ -123,8 +127,8 @@ ax.legend()
 # ``n_iter_no_change`` rule and then costs nothing further, but the learning
 # rates that cannot win run as long as the others, or longer: here the
 # smallest (its loss falls slowly, 70 epochs) and the largest (its noisy steps
-# keep the loss from settling, 50). Halving gives most of them one epoch
-# (``cv_results_['dropped_at_epoch']``).
+# keep the loss from settling, 50). Halving gives most of them a third of
+# an epoch (``cv_results_['dropped_at_epoch']``, in epochs).
 x = np.arange(len(learning_rates))
 ax_epochs.bar(x - 0.2, exhaustive.cv_results_["mean_n_iter"], width=0.4, label="exhaustive")
 ax_epochs.bar(x + 0.2, search.cv_results_["mean_n_iter"], width=0.4, label="halving")

@@ -556,11 +556,10 @@ class _BaseGDCV(BaseEstimator):
         rows_per_batch = n if full else min(n, max(1, round(b * n / n_train.mean())))
 
         K, D = Y.shape[1], X.shape[1] + 1
-        theta = np.zeros((M, K, D), dtype=Y.dtype)
-        for m, (g, f) in enumerate(models):
-            train = folds[f][0]
-            theta[m] = estimators[g]._initial_theta(X.shape[1], Y[train], W[f, train], loss,
-                                                    warm=False, scale=y_scale)  # fmt: skip
+        # Each fold's start (``init`` and ``fit_intercept`` are the grid's, not a point's).
+        first = [template._initial_theta(X.shape[1], Y[train], W[f, train], loss, warm=False,
+                                         scale=y_scale) for f, (train, _) in enumerate(folds)]
+        theta = np.array(first)[[f for _, f in models]]
         gain = proto._gain(y_scale, loss)  # the objective on y over the objective on y / s
         Y = Y / y_scale if y_scale != 1.0 else Y
         opt = trainer.optimizer
