@@ -83,7 +83,7 @@ def main():
     parser.add_argument("--agreement", action="store_true",
                         help="the choices against GridSearchCV's on bundled datasets")  # fmt: skip
     parser.add_argument("--only", nargs="*", default=(),
-                        help="with --agreement: the datasets whose names contain these")  # fmt: skip
+                        help="with --agreement: the datasets named with these")  # fmt: skip
     args = parser.parse_args()
     if args.agreement:
         return agreement(args.only)

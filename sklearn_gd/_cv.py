@@ -558,7 +558,8 @@ class _BaseGDCV(BaseEstimator):
         K, D = Y.shape[1], X.shape[1] + 1
         # Each fold's start (``init`` and ``fit_intercept`` are the grid's, not a point's).
         first = [template._initial_theta(X.shape[1], Y[train], W[f, train], loss, warm=False,
-                                         scale=y_scale) for f, (train, _) in enumerate(folds)]
+                                         scale=y_scale)
+                 for f, (train, _) in enumerate(folds)]  # fmt: skip
         theta = np.array(first)[[f for _, f in models]]
         gain = proto._gain(y_scale, loss)  # the objective on y over the objective on y / s
         Y = Y / y_scale if y_scale != 1.0 else Y
@@ -722,8 +723,9 @@ class _BaseGDCV(BaseEstimator):
                             raws.fill(0.0)
                     if not compiled:
                         if plan is None:
-                            plan = self._numpy_plan(trainer, Y, W, member, mean_weight, sq,
-                                                    order, starts, rows_per_batch, full)  # fmt: skip
+                            plan = self._numpy_plan(trainer, Y, W, member, mean_weight,
+                                                    sq, order, starts, rows_per_batch,
+                                                    full)  # fmt: skip
                         self._numpy_batches(state, trainer, X_steps, plan, starts, j0, j1,
                                             rows_per_batch, lrs, live, fold_rows, raws)  # fmt: skip
                     if j1 == n_batches or racing is None:

@@ -14,8 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_gd import _cv as cv_module
 from sklearn_gd import DivergenceError, GDClassifier, GDClassifierCV, GDRegressor, GDRegressorCV
+from sklearn_gd import _cv as cv_module
 from sklearn_gd._kernel import CompileError
 from sklearn_gd.optimizers import SGD, Optimizer
 
