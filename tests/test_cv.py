@@ -165,6 +165,37 @@ def test_compiled_search_equals_numpy_search(search, data, config, cancer, diabe
     np.testing.assert_allclose(numba.scores_, numpy.scores_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("search, data, config", [COMPILED_CONFIGS[i] for i in (2, 3, 5)],
+                         ids=str)  # fmt: skip
+def test_compiled_halving_within_the_first_epoch_equals_numpy(search, data, config, cancer,
+                                                              diabetes, monkeypatch):  # fmt: skip
+    # Rungs within the first epoch split it: the compiled and the NumPy epochs stop the
+    # same models at the same batches, with the same weights (multinomial, CSR, several
+    # outputs' raw predictions carried across the cut).
+    monkeypatch.setattr(cv_module, "_RUNG_MIN_STEPS", 1)
+    monkeypatch.setattr(cv_module, "_RUNG_MIN_ROWS", 1)
+    X, y = {"cancer": cancer, "diabetes": diabetes, "iris": load_iris(return_X_y=True),
+            "cancer_csr": (sparse.csr_matrix(cancer[0]), cancer[1])}[data]  # fmt: skip
+    params = dict(learning_rates=10, cv=3, batch_size=4, max_iter=10, random_state=0,
+                  refit=False)  # fmt: skip
+    params.update(config)
+    numpy = search(engine="numpy", **params).fit(X, y)
+    numba = search(engine="numba", **params).fit(X, y)
+    assert (0 < numpy.cv_results_["dropped_at_epoch"]).sum() == 9
+    dropped = numpy.cv_results_["dropped_at_epoch"]
+    assert ((0 < dropped) & (dropped < 1)).sum() >= 6, dropped
+    np.testing.assert_array_equal(numba.cv_results_["dropped_at_epoch"],
+                                  numpy.cv_results_["dropped_at_epoch"])  # fmt: skip
+    np.testing.assert_array_equal(numba.n_iter_grid_, numpy.n_iter_grid_)
+    for name in ("coef_grid_", "intercept_grid_", "scores_"):
+        np.testing.assert_allclose(getattr(numba, name), getattr(numpy, name), rtol=1e-9,
+                                   atol=1e-11)  # fmt: skip
+    for k in range(3):
+        for g in range(10):
+            np.testing.assert_allclose(numba.loss_curve_grid_[k][g],
+                                       numpy.loss_curve_grid_[k][g], rtol=1e-9)  # fmt: skip
+
+
 def _damped(grad, velocity, mu):
     return mu * velocity + grad
 
@@ -503,41 +534,51 @@ def test_halving_parameters(cancer):
 @pytest.mark.parametrize("engine", ["numpy", "numba"])
 def test_halving_rungs_within_the_first_epoch_are_partial_fits(cancer, engine, monkeypatch):
     # The first rungs fall after 1/9 and 1/3 of the first epoch's batches (here 6 and 16
-    # of 48: their row and step minimums lowered to reach them on this data). At each,
-    # every model is the base estimator's partial_fit over its training rows of the
-    # batches so far, one call a batch (shuffle=False: the data's batches in order,
-    # rows_per_batch = round(8 * n / n_train) = 12 rows, a fold's share of them each),
-    # and the grid points dropped are those GridSearchCV's ranking of those fits' mean
-    # held-out accuracy drops (ceil(7 / 3) = 3 go on, then 1 wins).
+    # of 48: their row and step minimums lowered to reach them on this data), the next
+    # at its end. At each, every model is the base estimator's partial_fit over its
+    # training rows of the batches so far, one call a batch (shuffle=False: the data's
+    # batches in order, rows_per_batch = round(8 * n / n_train) = 12 rows, a fold's
+    # share of them each), and the grid points dropped are those that the ranking of
+    # those fits' mean held-out accuracy drops (10 -> ceil(10 / 3) = 4 -> 2 -> 1). The
+    # two points that finish the epoch have its objective: each batch's log loss and
+    # L2 penalty at the weights it stepped from, summed over the fold's training rows.
     monkeypatch.setattr(cv_module, "_RUNG_MIN_STEPS", 1)
     monkeypatch.setattr(cv_module, "_RUNG_MIN_ROWS", 1)
     X, y = cancer
     cv = KFold(3, shuffle=True, random_state=0)  # every batch holds rows of every fold
-    folds, lrs = list(cv.split(X, y)), 0.1 * 10.0 ** np.linspace(-2, 2, 7)
+    folds, lrs = list(cv.split(X, y)), 0.1 * 10.0 ** np.linspace(-2, 2, 10)
     config = dict(schedule="constant", average=False, shuffle=False, random_state=0)
     halving = GDClassifierCV(learning_rates=lrs, cv=cv, batch_size=8, refit=False,
                              engine=engine, **config).fit(X, y)  # fmt: skip
     dropped = halving.cv_results_["dropped_at_epoch"]
-    np.testing.assert_allclose(sorted(dropped), [0] + [6 / 48] * 4 + [16 / 48] * 2)
+    np.testing.assert_allclose(sorted(dropped), [0] + [6 / 48] * 6 + [16 / 48] * 2 + [1])
     base = GDClassifier(batch_size="full", **config)
-    racing = list(range(7))
-    for rung, batches in enumerate((6, 16)):
+    alpha = base.alpha
+    racing = list(range(10))
+    for batches in (6, 16, 48):
         mean = np.zeros(len(racing))
         for j, g in enumerate(racing):
             for k, (train, test) in enumerate(folds):
                 fit = clone(base).set_params(learning_rate=lrs[g])
+                coef, intercept, objective = np.zeros(X.shape[1]), 0.0, 0.0
                 for start in range(0, 12 * batches, 12):
                     rows = train[(train >= start) & (train < start + 12)]
+                    margin = (2 * y[rows] - 1) * (X[rows] @ coef + intercept)
+                    objective += np.logaddexp(0, -margin).sum() + len(rows) * alpha / 2 * (
+                        coef @ coef
+                    )
                     fit.partial_fit(X[rows], y[rows], classes=[0, 1])
+                    coef, intercept = fit.coef_.ravel(), fit.intercept_[0]
                 mean[j] += fit.score(X[test], y[test]) / 3
-                if dropped[g] == batches / 48 or (rung == 1 and dropped[g] == 0):
+                if dropped[g] == batches / 48 or (batches == 48 and dropped[g] == 0):
                     assert halving.n_iter_grid_[k, g] == batches / 48
                     np.testing.assert_allclose(halving.coef_grid_[k, g], fit.coef_,
                                                rtol=1e-9, atol=1e-10)  # fmt: skip
                     np.testing.assert_allclose(halving.intercept_grid_[k, g], fit.intercept_,
                                                rtol=1e-9, atol=1e-10)  # fmt: skip
                     assert halving.scores_[k, g] == fit.score(X[test], y[test])
-                    assert halving.loss_curve_grid_[k][g] == []  # no epoch completed
+                    curve = [objective / len(train)] if batches == 48 else []
+                    np.testing.assert_allclose(halving.loss_curve_grid_[k][g], curve, rtol=1e-9)
         order = np.argsort(-mean, kind="stable")  # the first of ties goes on
         going = [racing[j] for j in order[: -(-len(racing) // 3)]]
         out = sorted(set(racing) - set(going))
