@@ -414,8 +414,8 @@ class _BaseGDCV(BaseEstimator):
     def _results(grid, folds, scores, n_iter, dropped):
         """``scores_``, ``cv_results_`` and the choice, ranked as ``GridSearchCV`` ranks
         (with ``search='halving'``: the grid points still in the race at its end first,
-        then those dropped, the later first; ``dropped``: the epoch each was dropped at,
-        0 for none)."""
+        then those dropped, the later first; ``dropped``: the epochs each had trained
+        when dropped, fractions within the first, 0 for none)."""
         mean = scores.mean(axis=0)
         ranked = np.where(np.isnan(mean), -np.inf, mean)
         stage = np.where(dropped == 0, np.inf, dropped)
@@ -505,8 +505,8 @@ class _BaseGDCV(BaseEstimator):
         Returns each model's final weights (K, n_features + 1), its epochs run
         as an (n_folds, n_grid) array, its training-objective curve, whether it
         diverged, its held-out score (``score``; NaN where it diverged) at those
-        weights, and the epoch at which ``search='halving'`` dropped each grid
-        point (0: never).
+        weights, and the epochs (fractions within the first) after which
+        ``search='halving'`` dropped each grid point (0: never).
         """
         n, F, M = X.shape[0], len(folds), len(models)
         # Each fold's weights as one fit on its training rows would have them
