@@ -1273,8 +1273,9 @@ _NOTES = """
     scikit-learn dataset (iris, wine, breast cancer, digits, diabetes with
     ``y`` as is, times 1000 and standardised; default grid and mini-batches,
     ``factor=3``) and on three synthetic sets of 12,000-20,000 rows that race
-    within the first epoch (``bench_cv.py --agreement``); ``factor=2`` failed
-    one of them (wine, by 0.0056). A grid point whose early score is a poor
+    within the first epoch with ``batch_size=16`` (with 'auto', 256 rows, the
+    20,000-row one; ``bench_cv.py --agreement``), by at most 0.0031;
+    ``factor=2`` failed one of them (wine, by 0.0056). A grid point whose early score is a poor
     guide to its final one (a small learning rate with a slowly falling
     loss) can be dropped too early: keep such grids to
     ``search='exhaustive'``.
@@ -1284,12 +1285,13 @@ _NOTES = """
     share of the two products and its own update, some 20-30 ns per (row,
     model) pair compiled against about 50 ns a row for one compiled fit. So
     it costs about the (row, model) pairs it trains, which halving cuts to a
-    few epochs of the grid. On 20,000 x 50 rows, ``batch_size=64``, 8
-    learning rates x 5 folds with the refit (``benchmarks/bench_cv.py``, a
-    busy 2-core machine) the halving search took 6-9 times one fit (whose
-    own epochs it cannot skip: the refit is one of them) and 0.06-0.10 of the
-    time of ``GridSearchCV`` over the same grid; the exhaustive one 50-70
-    times one fit and 0.65-0.7 of ``GridSearchCV``.
+    fraction of the first epoch of the grid on large data. On 20,000 x 50
+    rows, ``batch_size=64``, 8 learning rates x 5 folds with the refit
+    (``benchmarks/bench_cv.py``, a busy 2-core machine) the halving search,
+    decided after a third of the first epoch, took 2-3.5 times one fit (one
+    of which is the refit; the search itself costs about one fit) and
+    0.02-0.04 of the time of ``GridSearchCV`` over the same grid; the
+    exhaustive one 50-85 times one fit and 0.55-0.7 of ``GridSearchCV``.
 """
 
 
