@@ -72,8 +72,15 @@ def identity(raw):
 
 
 def row_max(raw):
-    """Row-wise maximum as a column (the compiled loop has its own version)."""
-    return raw.max(axis=1, keepdims=True)
+    """Row-wise maximum as a column (the compiled loop has its own version). Column by
+    column for few classes: NumPy's reduction along short rows costs ~45 ns a row, 4x
+    the rest of the softmax loss at 3 classes (the same maximum: it is exact)."""
+    if raw.ndim != 2 or raw.shape[1] > 8:
+        return raw.max(axis=1, keepdims=True)
+    top = raw[:, :1].copy()
+    for k in range(1, raw.shape[1]):
+        np.maximum(top, raw[:, k : k + 1], out=top)
+    return top
 
 
 def where(condition, x, y):

@@ -19,6 +19,7 @@ from sklearn_gd.losses import (
     Loss,
     MultinomialLogLoss,
     classification_loss,
+    row_max,
 )
 
 ALL_LOSSES = [cls() for cls in REGRESSION_LOSSES.values()]
@@ -222,3 +223,20 @@ def test_softmax_row_gradient_in_place_is_the_softmax_formula(k):
     out = np.empty(k)
     numba.njit(MultinomialLogLoss.row_gradient_function)(y[0], raw[0], loss.param, out)
     np.testing.assert_allclose(out, expected[0], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 8, 9, 40])
+def test_softmax_value_row_max_is_numpys_maximum_with_nan_and_inf(k):
+    # row_max takes few classes column by column: the same maximum as NumPy's reduction,
+    # NaN propagated (divergence must show), on strided views too (a chunk of columns).
+    rng = np.random.RandomState(k)
+    raw = rng.normal(size=(50, 2 * k))[:, ::2]
+    raw[3, 0], raw[5, -1], raw[7, k // 2] = np.nan, np.inf, -np.inf
+    expected = raw.max(axis=1, keepdims=True)
+    np.testing.assert_array_equal(row_max(raw), expected)
+    # and the softmax value on it: -log softmax at each row's class, from its formula
+    labels = rng.randint(k, size=40)
+    value = MultinomialLogLoss().value(np.eye(k)[labels], raw[10:])
+    shifted = raw[10:] - expected[10:]
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(value, -log_p[np.arange(40), labels], rtol=1e-13)
