@@ -45,6 +45,10 @@ the others pin one thread. Sections:
    x 500 classes against ``SGDClassifier``'s.
 9. adam one-epoch fit: a whole one-epoch ``fit`` of batch-256 Adam at 10^6 x 100
    over the floor (fixed costs included; not in ``--quick``).
+10. learning-rate search: ``GDClassifierCV`` over 8 learning rates x 5 folds on
+    20,000 x 50, ``batch_size=64``, over one fit and over ``GridSearchCV`` of
+    ``GDClassifier`` and ``SGDClassifier`` (``bench_cv.py``'s row; it also checks
+    the choices, ``--agreement``).
 
 ``SGDClassifier`` runs with ``loss='log_loss'`` throughout, the loss of
 ``GDClassifier()``: its default, hinge, needs no exponential per row.
@@ -523,6 +527,18 @@ def issue_17_sections(report, repeat, quick):
         report["adam one-epoch fit"] = with_verdict(adam_one_epoch_section(repeat), "vs_floor", 2.0)
 
 
+def search_rows(quick):
+    """Issue 18's row (``bench_cv.py`` has its history and the choice agreement): the
+    halving and exhaustive ``GDClassifierCV`` searches' times over one fit and over
+    ``GridSearchCV`` of ``GDClassifier`` and ``SGDClassifier``."""
+    from bench_cv import TARGETS, search_section  # bench_cv imports this module
+
+    _, ratios, _, _ = search_section(*((5_000, 1) if quick else (20_000, 3)))
+    return [dict(ratio=name, value=value, target=f"<= {TARGETS[name.split('exhaustive_')[-1]]:.3g}",
+                 **{"pass": "pass" if value <= TARGETS[name.split("exhaustive_")[-1]] else "short"})
+            for name, value in ratios.items()]  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     runs = parser.add_mutually_exclusive_group()
@@ -588,6 +604,7 @@ def main():
             memory_section(*((100_000, 100) if q else (1_000_000, 100))), "total_over_x", 1.25
         )
         issue_17_sections(report, repeat, q)
+        report["learning-rate search"] = search_rows(q)
     columns = {
         "target": ["method", "target", "seconds", "gap", "vs_lbfgs", "vs_sgd_default", "pass"],
         "sparse": ["n", "d", "batch", "seconds", "sklearn_sgd", "vs_sklearn", "epoch_vs_sklearn"],
@@ -637,6 +654,7 @@ def main():
             "pass",
         ],  # fmt: skip
         "adam one-epoch fit": ["n", "d", "seconds", "floor", "vs_floor", "target", "pass"],
+        "learning-rate search": ["ratio", "value", "target", "pass"],
     }
     epoch_columns = ["n", "d", "dtype", "optimizer", "batch", "seconds", "vs_sklearn",
                      "vs_floor", "epoch_vs_sklearn", "epoch_vs_floor", "target",

@@ -108,18 +108,11 @@ HERE = Path(__file__).parent
 TARGETS = {"vs_one_fit": 4.0, "vs_gridsearch_gd": 1 / 8, "vs_gridsearch_sgd": 1.0}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="5 000 rows, one round")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
-    parser.add_argument("--agreement", action="store_true",
-                        help="the choices against GridSearchCV's on bundled datasets")  # fmt: skip
-    parser.add_argument("--only", nargs="*", default=(),
-                        help="with --agreement: the datasets named with these")  # fmt: skip
-    args = parser.parse_args()
-    if args.agreement:
-        return agreement(args.only)
-    n, repeat = (5_000, 1) if args.quick else (20_000, args.repeat)
+def search_section(n=20_000, repeat=3):
+    """The issue's row: 8 learning rates x 5 folds on ``n`` x 50 rows, ``batch_size=64``;
+    returns each contender's time and choice (``rows``), the ratios of the searches'
+    times (medians of the ratios within a round), every round's times and the fitted
+    searches."""
     X, y = data(n, 50)
     learning_rates = GDClassifier().learning_rate * 10.0 ** np.linspace(-2, 2, 8)
     cv = StratifiedKFold(5)
@@ -160,7 +153,6 @@ def main():
         "exhaustive_vs_gridsearch_sgd": float(np.median(t_exhaustive / t_sgd)),
     }
     s, e, gd, sgd = fitted["search"], fitted["exhaustive"], fitted["gd"], fitted["sgd"]
-    chosen = list(learning_rates).index(s.learning_rate_)
     rows = [
         dict(what="GDClassifierCV (halving)", seconds=float(np.median(t_search)),
              learning_rate=s.learning_rate_, best_score=s.best_score_),
@@ -172,6 +164,24 @@ def main():
         dict(what="GridSearchCV(SGDClassifier)", seconds=float(np.median(t_sgd)),
              learning_rate=sgd.best_params_["eta0"], best_score=sgd.best_score_),
     ]  # fmt: skip
+    return rows, ratios, times, fitted
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 000 rows, one round")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
+    parser.add_argument("--agreement", action="store_true",
+                        help="the choices against GridSearchCV's on bundled datasets")  # fmt: skip
+    parser.add_argument("--only", nargs="*", default=(),
+                        help="with --agreement: the datasets named with these")  # fmt: skip
+    args = parser.parse_args()
+    if args.agreement:
+        return agreement(args.only)
+    n, repeat = (5_000, 1) if args.quick else (20_000, args.repeat)
+    rows, ratios, times, fitted = search_section(n, repeat)
+    s, e, gd = fitted["search"], fitted["exhaustive"], fitted["gd"]
+    chosen = list(gd.param_grid["learning_rate"]).index(s.learning_rate_)
     verdicts = [
         dict(ratio=name, value=value, target=f"<= {TARGETS[name.replace('exhaustive_', '')]:.3g}",
              verdict="pass" if value <= TARGETS[name.replace("exhaustive_", "")] else "short")
