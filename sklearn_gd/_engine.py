@@ -261,7 +261,6 @@ class Trainer:
         self._rows = None  # (X, squared row norms) for safe_steps: they depend on X only
         self._curvatures = None  # (those norms, sw, sw times them): for _steps_taken
         self._order = None  # the last epoch's row order, shuffled again for the next
-        self._order_out = None  # the one-epoch order as the loops take it (_orders)
         self._identity = None  # the data's order, for the compiled loop (no shuffle)
         self._raws = None  # each row's raw prediction at its step, for the epoch's loss
         self._plan = None  # what an epoch computes from the weights alone (_epoch_plan)
@@ -446,21 +445,17 @@ class Trainer:
         order of a shuffled ``arange``)."""
         if not self.shuffle or b >= n:  # one batch covers every row whatever the order
             return None
-        index = _index_type(n)  # int32 where it fits: one type for the compiled loop
         if self._order is None or len(self._order) != n:
-            # Kept and shuffled in intp, which NumPy shuffles a quarter faster than
-            # int32 (the same draws give the same permutation whatever the type; 3 ms
-            # at 10^6 rows, cast included), and cast into ``_order_out`` for the loops.
-            self._order = np.arange(n)
-            self._order_out = np.empty(n, dtype=index)
+            # int32 where it fits: half the memory, one type for the compiled loop (the
+            # shuffles draw the same permutation whatever the type).
+            self._order = np.arange(n, dtype=_index_type(n))
         if n_epochs == 1:
             # A uniform shuffle of any order is uniform: shuffling last epoch's in
             # place saves making and filling a new array every epoch.
             rng.shuffle(self._order)
-            self._order_out[:] = self._order
-            return self._order_out[None]
-        # Drawn at once (this path is small data, several epochs a call: the draws are
-        # much of an epoch there).
+            return self._order[None]
+        # Drawn in intp, which NumPy shuffles half again as fast as int32 (this path
+        # is small data, several epochs a call: the draws are much of an epoch there).
         orders = np.empty((n_epochs, n), dtype=np.intp)
         orders[:] = np.arange(n)
         rng.permuted(orders, axis=1, out=orders)
@@ -468,8 +463,9 @@ class Trainer:
         for order in orders:
             order[:] = previous[order]
             previous = order
+        orders = orders.astype(self._order.dtype, copy=False)
         self._order = orders[-1].copy()
-        return orders.astype(index, copy=False)
+        return orders
 
     def _epoch_plan(self, sw, b):
         """What an epoch computes from the weights ``sw`` and batch size ``b`` alone, kept

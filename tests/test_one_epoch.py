@@ -8,10 +8,10 @@ from sklearn_gd._engine import Trainer
 
 @pytest.mark.parametrize("epochs_per_call", [(1, 1, 1), (3, 1, 2), (1, 4)])
 def test_each_epoch_order_is_numpys_shuffle_of_the_last(epochs_per_call):
-    # Whatever type the order is kept and shuffled in, and whether a call draws one
-    # epoch or several, epoch e trains in the order NumPy's Generator.shuffle gives the
-    # order of epoch e - 1 (from arange), with the generator left where those shuffles
-    # leave it; the loops take it as int32.
+    # Whether a call draws one epoch or several, epoch e trains in the order NumPy's
+    # Generator.shuffle gives the order of epoch e - 1 (from arange), with the generator
+    # left where those shuffles leave it; the loops take it as int32. (A faster exact
+    # shuffle must keep this: the NumPy and compiled engines train in these orders.)
     n = 1001
     trainer = Trainer(None, None, None, None, None, 0.1, 1, True, True, None, 0)
     rng, reference_rng = np.random.default_rng(5), np.random.default_rng(5)
