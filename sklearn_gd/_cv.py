@@ -508,7 +508,8 @@ class _BaseGDCV(BaseEstimator):
                 else:  # RegressorMixin.score: r2_score, uniform over the outputs
                     pred = proto._inverse_link(raw.reshape(len(test), A * K))
                     truth = np.tile(np.reshape(y[test], (len(test), -1)), (1, A))
-                    r2 = r2_score(truth, pred, multioutput="raw_values")
+                    with np.errstate(over="ignore", invalid="ignore"):  # a run-away's
+                        r2 = r2_score(truth, pred, multioutput="raw_values")
                     out[sel] = r2.reshape(A, K).mean(axis=1)
             return out
 
@@ -648,7 +649,9 @@ class _BaseGDCV(BaseEstimator):
         racing = list(range(len(grid))) if self.search == "halving" and len(grid) > 1 else None
         splits = []
         if racing is not None and not full:
-            splits = self._first_epoch_rungs(n_batches, rows_per_batch * n_train.min() / n)
+            # Rows of weight 0 are not seen (as if removed, scikit-learn's convention).
+            weighted = (W > 0).sum(axis=1).min()
+            splits = self._first_epoch_rungs(n_batches, rows_per_batch * weighted / n)
         checkpoint, resources = 1, 1.0
 
         def race(now, ok, position, objective):
@@ -1140,7 +1143,8 @@ _SEARCH_DOC = {
         batches as the resource: after ``1 / factor**2`` and ``1 / factor``
         of the first epoch's batches (each of these two rungs only where every
         model has by then taken at least 20 steps on at least 1,000 of its
-        training rows), then at epochs 1, ``factor``, ``factor**2``, ...
+        training rows, rows of weight 0 not counted), then at epochs 1,
+        ``factor``, ``factor**2``, ...
         (rounded up) the grid points still in the race are ranked by their
         mean held-out score, and all but the best ``1 / factor`` of them
         (rounded up) stop training, all their folds together, keeping the

@@ -638,3 +638,19 @@ def test_halving_raises_when_no_point_trains(diabetes):
                            refit=False, engine="numpy")  # fmt: skip
     with pytest.raises(DivergenceError, match="Every model of the search diverged"):
         search.fit(X, y)
+
+
+def test_halving_rungs_count_rows_of_weight_zero_as_removed():
+    # 6,000 rows, 5 folds, batches of 16 training rows (20 of the data): 300 batches, a
+    # rung after 100 of them (1,600 rows a model). With 90% of the rows weighted 0, a
+    # model has seen 160 rows there: too few, as when those rows are removed.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(6000, 5, random_state=0)
+    params = dict(learning_rates=5, cv=5, batch_size=16, max_iter=1, random_state=0,
+                  refit=False)  # fmt: skip
+    dropped = GDClassifierCV(**params).fit(X, y).cv_results_["dropped_at_epoch"]
+    assert ((0 < dropped) & (dropped < 1)).any()
+    sw = np.where(np.arange(6000) % 10 == 0, 1.0, 0.0)
+    search = GDClassifierCV(**params).fit(X, y, sample_weight=sw)
+    assert set(search.cv_results_["dropped_at_epoch"]) <= {0.0, 1.0}
