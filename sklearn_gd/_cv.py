@@ -47,6 +47,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, r2_score
 from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -381,7 +382,7 @@ class _BaseGDCV(BaseEstimator):
         # Every model trains on y / s with the refit's scale s (see the base estimator's
         # "Units"), so that a learning rate means the same step in the search and the refit.
         y_scale = proto._target_scale(Y, sw, proto._make_loss())
-        score = self._scorer(proto, X, y, Y, folds, grid, models)
+        score = self._scorer(proto, X, y, Y, folds, grid, models, X_in, y_in)
         weights, n_iter, curves, diverged, scores, dropped = self._search(
             proto, X, y, Y, sw, folds, grid, models, y_scale, score
         )
@@ -463,12 +464,13 @@ class _BaseGDCV(BaseEstimator):
             "n_splits_": len(folds),
         }
 
-    def _scorer(self, proto, X, y, Y, folds, grid, models):
+    def _scorer(self, proto, X, y, Y, folds, grid, models, X_in, y_in):
         """``score(ms, weights)``: the held-out score of the models ``ms`` (indices into
         ``models``) at ``weights`` (theirs, (len(ms), K, n_features + 1), in y's units),
         as ``GridSearchCV`` scores a fit. The default scores (accuracy, R^2) of the
         package's own estimators are taken from one product per fold for all its models;
-        other scorers call the scorer on a model each."""
+        other scorers call the scorer on a model each, with the rows of the data as
+        given (``X_in``, ``y_in``: a DataFrame's slice, as ``GridSearchCV`` passes)."""
         fast = self.scoring is None and type(proto) in (GDClassifier, GDRegressor)
         loss = proto._make_loss()
         scorer = None if fast else check_scoring(proto, self.scoring if self.scoring != "loss"
@@ -483,10 +485,10 @@ class _BaseGDCV(BaseEstimator):
                 return -float(np.mean(loss.value(Y[test], raw)))
             model = clone(proto).set_params(learning_rate=grid[g][0], alpha=grid[g][1])
             model.__dict__.update(proto._coef_attributes(w.copy()))
-            for name in ("classes_", "_single_output", "n_features_in_"):
+            for name in ("classes_", "_single_output", "n_features_in_", "feature_names_in_"):
                 if hasattr(proto, name):
                     setattr(model, name, getattr(proto, name))
-            return scorer(model, X[test], y[test])
+            return scorer(model, _safe_indexing(X_in, test), _safe_indexing(y_in, test))
 
         def score(ms, weights):
             out = np.empty(len(ms))

@@ -654,3 +654,19 @@ def test_halving_rungs_count_rows_of_weight_zero_as_removed():
     sw = np.where(np.arange(6000) % 10 == 0, 1.0, 0.0)
     search = GDClassifierCV(**params).fit(X, y, sample_weight=sw)
     assert set(search.cv_results_["dropped_at_epoch"]) <= {0.0, 1.0}
+
+
+def test_a_scorer_gets_the_rows_as_given():
+    # As GridSearchCV passes them: a DataFrame's slice, to a model that knows its
+    # feature names (a scorer may read columns by name).
+    pd = pytest.importorskip("pandas")
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = pd.DataFrame(StandardScaler().fit_transform(X), columns=X.columns)
+    seen = []
+
+    def scorer(estimator, X_test, y_test):
+        seen.append((type(X_test), type(y_test), list(estimator.feature_names_in_)))
+        return float(X_test["mean radius"].notna().mean()) * estimator.score(X_test, y_test)
+
+    GDClassifierCV(learning_rates=2, cv=3, scoring=scorer, refit=False).fit(X, y)
+    assert seen and all(s == (pd.DataFrame, pd.Series, list(X.columns)) for s in seen)
