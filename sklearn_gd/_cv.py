@@ -687,6 +687,15 @@ class _BaseGDCV(BaseEstimator):
                 racing = None
             return stop
 
+        def objective_over(plan, raws, r):
+            """Each active model's objective over the epoch's first ``r`` rows (``raws``
+            in the data's row order when compiled, ``plan is None``; else in the
+            epoch's, with ``plan``'s targets and weights)."""
+            if plan is not None:
+                return self._objectives(state, trainer.loss, plan.Y[:r], plan.W[:, :r], raws[:r])
+            rows = order[:r] if r < n else slice(None)
+            return self._objectives(state, trainer.loss, Y[rows], W[:, rows], raws[rows])
+
         def record(stop, position, now=None):
             """Keep the final weights, epochs and held-out scores of the models ``stop``
             (scored here unless ``now`` has them), and drop them from the active set."""
@@ -768,24 +777,13 @@ class _BaseGDCV(BaseEstimator):
                     # A rung within the first epoch: the weights each model has now, as
                     # its fit has them after the same batches.
                     position = j1 / n_batches
-                    ok = np.isfinite(state.theta).all(axis=(1, 2))
-                    for s in state.opt_state:
-                        ok &= np.isfinite(s).all(axis=(1, 2))
-                    # The objective so far (over the batches run), as at the epoch's end.
+                    ok = self._finite(state)
                     if divergence is None:
                         divergence = divergence_check()
-                    if compiled:
-                        seen = order[: starts[j1]]
-                        so_far = self._objectives(state, trainer.loss, Y[seen], W[:, seen],
-                                                  raws[seen])  # fmt: skip
-                    else:
-                        so_far = self._objectives(state, trainer.loss, plan.Y[: starts[j1]],
-                                                  plan.W[:, : starts[j1]],
-                                                  raws[: starts[j1]])  # fmt: skip
                     diverged[state.models[~ok]] = True
                     now = np.full(A, np.nan)
                     now[ok] = score(state.models[ok], state.weights[ok] * y_scale)
-                    stop = race(now, ok, position, so_far) | ~ok
+                    stop = race(now, ok, position, objective_over(plan, raws, starts[j1])) | ~ok
                     record(stop, position, now)
                     if self.verbose:
                         print(f"-- Epoch {position:.3g}: {len(state.models)} of {M} models "
@@ -800,10 +798,7 @@ class _BaseGDCV(BaseEstimator):
                     live = None if live is None else live[keep]
             if not len(state.models):
                 break
-            if plan is None:
-                objective = self._objectives(state, trainer.loss, Y, W, raws)
-            else:
-                objective = self._objectives(state, trainer.loss, plan.Y, plan.W, raws)
+            objective = objective_over(plan, raws, n)
             if divergence is None:
                 divergence = divergence_check()
             diverged_now = self._diverged(state, objective, divergence)
@@ -860,12 +855,18 @@ class _BaseGDCV(BaseEstimator):
         return final * y_scale, n_iter, curves, diverged, scores, dropped
 
     @staticmethod
+    def _finite(state):
+        """Which active models have finite weights and optimizer slots."""
+        finite = np.isfinite(state.theta).all(axis=(1, 2))
+        for s in state.opt_state:
+            finite &= np.isfinite(s).all(axis=(1, 2))
+        return finite
+
+    @staticmethod
     def _diverged(state, objective, divergence):
         """Which active models diverged this epoch: a non-finite objective, weight or
         optimizer slot, or a run-away objective (``DivergenceCheck``, the base fit's rule)."""
-        finite = np.isfinite(objective) & np.isfinite(state.theta).all(axis=(1, 2))
-        for s in state.opt_state:
-            finite &= np.isfinite(s).all(axis=(1, 2))
+        finite = np.isfinite(objective) & _BaseGDCV._finite(state)
         return ~finite | divergence.update(objective, models=state.models)
 
     def _compiled(self, trainer, loss, full, state, steps):
