@@ -285,10 +285,8 @@ class Monitor:
         level = float(np.mean(self.history[-1 - self.n_iter_no_change :]))
         if self.level_at_cut - level <= self.tol:
             return self._stop("stall"), lr_scale
-        if self.learning_rate * lr_scale <= ADAPTIVE_FLOOR * self.learning_rate:
-            return self._stop("plateau"), lr_scale
         self.level_at_cut, self.stall = level, 0
-        return False, lr_scale * self.plateau.factor
+        return self._cut(lr_scale, None)
 
     def _cut(self, lr_scale, level):
         """Cut the step size by the schedule's factor from ``level`` (the best value of
@@ -302,10 +300,7 @@ class Monitor:
     def _remaining_gain(self):
         """What further cuts would lower the level by, extrapolated geometrically from
         the gains of the last two cuts (inf with fewer, or when they do not shrink)."""
-        if len(self.gains) < 2 or not 0 < self.gains[-1] < self.gains[-2]:
-            return np.inf
-        ratio = self.gains[-1] / self.gains[-2]
-        return self.gains[-1] * ratio / (1.0 - ratio)
+        return _geometric_tail(*self.gains[-2:][::-1]) if len(self.gains) >= 2 else np.inf
 
     @property
     def exact_value(self):
@@ -359,10 +354,17 @@ class Monitor:
             # Deterministic steps that raised the objective in the last two windows
             # (an overshoot) do not descend geometrically: nothing to extrapolate.
             return np.inf
-        if not 0 < recent < before:
-            return np.inf
-        ratio = recent / before
-        return recent * ratio / (1.0 - ratio)
+        return _geometric_tail(recent, before)
+
+
+def _geometric_tail(recent, before):
+    """What is still to come of a decrease whose last two steps were ``before`` then
+    ``recent``, were it geometric: ``recent * r / (1 - r)`` with ``r = recent / before``
+    (inf when they do not shrink)."""
+    if not 0 < recent < before:
+        return np.inf
+    ratio = recent / before
+    return recent * ratio / (1.0 - ratio)
 
 
 # --- divergence ----------------------------------------------------------------
