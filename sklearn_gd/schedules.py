@@ -556,6 +556,11 @@ class Warmup(Schedule):
 
     _parameter_constraints = {"warmup_steps": [Interval(Integral, 1, None, closed="left")]}
 
+    @property
+    def finite_runaway(self):
+        """As the wrapped schedule's: the warm-up only scales its steps down."""
+        return resolve_schedule(self.schedule).finite_runaway
+
     def __init__(self, schedule="constant", warmup_steps=100):
         self.schedule = schedule
         self.warmup_steps = warmup_steps
