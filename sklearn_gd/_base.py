@@ -34,7 +34,7 @@ from ._compat import (
     check_sample_weight,
     with_callbacks,
 )
-from ._engine import DivergenceError, Trainer, row_chunks
+from ._engine import DivergenceError, Trainer, row_chunks, rows_of
 from ._kernel import CompileError
 from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
@@ -939,7 +939,7 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
             if self.scoring == "loss":  # in chunks of rows: not (n, K) raw scores at once
                 value = 0.0
                 for part in row_chunks(X, Y.shape[1]):
-                    raw = self._raw(X if part == slice(None) else X[part], coef, intercept)
+                    raw = self._raw(rows_of(X, part), coef, intercept)
                     value += float(sw[part] @ loss.value(Y[part], raw))
                 return -value / float(sw.sum())
             return self._score_raw(self._raw(X, coef, intercept), Y, sw)

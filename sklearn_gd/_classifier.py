@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseGD
 from ._compat import StrOptions
-from ._engine import row_chunks
+from ._engine import row_chunks, rows_of
 from .losses import CLASSIFICATION_LOSSES, Labels, classification_loss
 
 
@@ -82,8 +82,7 @@ def _unique_index(y):
         index, known = _lookup(guess, y)
         if known.all():
             return guess, index
-    classes = np.unique(y)
-    return classes, np.searchsorted(classes, y)
+    return np.unique(y, return_inverse=True)
 
 
 class GDClassifier(ClassifierMixin, BaseGD):
@@ -475,7 +474,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             coef, intercept = weights[:, :-1], weights[:, -1]
             hits = []
             for part in row_chunks(X, Y.shape[1]):
-                raw = self._raw(X if part == slice(None) else X[part], coef, intercept)
+                raw = self._raw(rows_of(X, part), coef, intercept)
                 hits.append(self._hits(raw, Y[part]))
             return float(np.average(np.concatenate(hits), weights=sw))
         return super()._validation_score(weights, loss, X, Y, y, sw, scorer)

@@ -72,6 +72,12 @@ def row_chunks(X, n_outputs):
     return [slice(s, s + rows) for s in range(0, X.shape[0], rows)]
 
 
+def rows_of(X, part):
+    """The rows ``part`` (of ``row_chunks``) of ``X``: ``X`` itself for all of them
+    (a slice of a sparse matrix is a copy)."""
+    return X if part == slice(None) else X[part]
+
+
 # One ``run_epochs`` call's epochs, as the loops read them: the data, each epoch's row
 # order (None: the data's), the batches' starts and size, the step sizes ``lrs[e]``, the
 # rows' curvatures ``sq`` (safe_steps), the gradient normaliser, and ``raws[e]``, where
@@ -418,8 +424,7 @@ class Trainer:
             check, self.input_check = self.input_check, None
             if by_row:
                 finite_raws = bool(np.isfinite(raws[0]).all())
-            ran_compiled = compiled and self._kernel is not None  # not a NumPy fallback
-            check(proven=ran_compiled and finite_raws)
+            check(proven=compiled and finite_raws)  # compiled: no NumPy fallback ran
         n_bound, last_lr = self._steps_taken(lrs[:done], starts, orders, sw, sq, mean_weight)
         # An infinite optimizer slot (Adam's second moment of a gradient that
         # overflowed) freezes the weights silently: that is divergence too. So is a
@@ -510,8 +515,8 @@ class Trainer:
                 if constant:
                     raw = np.broadcast_to(intercept, Yp.shape)
                 else:
-                    Xp = X if part == slice(None) else X[part]
-                    raw = safe_sparse_dot(Xp, coef.T, dense_output=True) + intercept
+                    raw = safe_sparse_dot(rows_of(X, part), coef.T, dense_output=True)
+                    raw += intercept
                 value += self._loss_sum(Yp, sw[part], raw)
             return value / float(sw.sum()) + self.penalty.value(coef)
 

@@ -258,10 +258,6 @@ class Labels:
     def shape(self):
         return (len(self.index), self.n_classes)
 
-    @property
-    def ndim(self):
-        return 2
-
     def __len__(self):
         return len(self.index)
 
@@ -269,13 +265,10 @@ class Labels:
         """The labels of ``rows`` (a slice, an index array or a boolean mask)."""
         return Labels(self.index[rows], self.n_classes, self.low, self.high, self.dtype)
 
-    def dense(self, out=None):
-        """The ``(len(self), n_classes)`` matrix, written into ``out`` if given (a
-        buffer of at least that many rows)."""
-        n = len(self.index)
-        out = np.empty(self.shape, dtype=self.dtype) if out is None else out[:n]
-        out.fill(self.low)
-        out[np.arange(n), self.index] = self.high
+    def dense(self):
+        """The ``(len(self), n_classes)`` matrix."""
+        out = np.full(self.shape, self.low, dtype=self.dtype)
+        out[np.arange(len(self.index)), self.index] = self.high
         return out
 
 
