@@ -301,7 +301,10 @@ def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_interce
     grad[:, d] = 0.0
     for k in range(theta.shape[0]):
         for j in range(nb):
-            if s + j + AHEAD < order.shape[0]:
+            # A batch's CSR rows stay in cache from the first output's sweep to the
+            # others' (fetching each line again cost 7% of a 3-class sparse epoch);
+            # a batch of wide dense rows need not (5,000 features: 5% slower unfetched).
+            if (k == 0 or not CSR) and s + j + AHEAD < order.shape[0]:
                 fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d, by_row)
             i = order[s + j]
             buf[j] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
