@@ -531,12 +531,10 @@ def search_rows(quick):
     """Issue 18's row (``bench_cv.py`` has its history and the choice agreement): the
     halving and exhaustive ``GDClassifierCV`` searches' times over one fit and over
     ``GridSearchCV`` of ``GDClassifier`` and ``SGDClassifier``."""
-    from bench_cv import TARGETS, search_section  # bench_cv imports this module
+    from bench_cv import judged, search_section  # bench_cv imports this module
 
     _, ratios, _, _ = search_section(*((5_000, 1) if quick else (20_000, 3)))
-    return [dict(ratio=name, value=value, target=f"<= {TARGETS[name.split('exhaustive_')[-1]]:.3g}",
-                 **{"pass": "pass" if value <= TARGETS[name.split("exhaustive_")[-1]] else "short"})
-            for name, value in ratios.items()]  # fmt: skip
+    return judged(ratios, "pass")
 
 
 def main():

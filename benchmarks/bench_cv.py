@@ -108,6 +108,17 @@ HERE = Path(__file__).parent
 TARGETS = {"vs_one_fit": 4.0, "vs_gridsearch_gd": 1 / 8, "vs_gridsearch_sgd": 1.0}
 
 
+def judged(ratios, column):
+    """A row per ratio with its target (the exhaustive search's, the halving one's)
+    and ``column``: 'pass' or 'short'."""
+    rows = []
+    for name, value in ratios.items():
+        target = TARGETS[name.replace("exhaustive_", "")]
+        rows.append({"ratio": name, "value": value, "target": f"<= {target:.3g}",
+                     column: "pass" if value <= target else "short"})  # fmt: skip
+    return rows
+
+
 def search_section(n=20_000, repeat=3):
     """The issue's row: 8 learning rates x 5 folds on ``n`` x 50 rows, ``batch_size=64``;
     returns each contender's time and choice (``rows``), the ratios of the searches'
@@ -182,11 +193,7 @@ def main():
     rows, ratios, times, fitted = search_section(n, repeat)
     s, e, gd = fitted["search"], fitted["exhaustive"], fitted["gd"]
     chosen = list(gd.param_grid["learning_rate"]).index(s.learning_rate_)
-    verdicts = [
-        dict(ratio=name, value=value, target=f"<= {TARGETS[name.replace('exhaustive_', '')]:.3g}",
-             verdict="pass" if value <= TARGETS[name.replace("exhaustive_", "")] else "short")
-        for name, value in ratios.items()
-    ]  # fmt: skip
+    verdicts = judged(ratios, "verdict")
     print(f"# GDClassifierCV: 8 learning rates x 5 folds, {n} x 50, batch_size=64, "
           f"{repeat} round(s), 1 BLAS thread\n")  # fmt: skip
     print(table(rows, ["what", "seconds", "learning_rate", "best_score"]))
