@@ -221,10 +221,14 @@ def multinomial_gradient(y, raw, param):
 # The same gradient for one row (``y``, ``raw`` and ``out`` of shape ``(n_outputs,)``),
 # written into ``out`` (which may be ``raw``): the compiled loop's form, which allocates
 # nothing per row. The operations of ``multinomial_gradient``, in the same order.
+# ``max`` is written out as the conditional expression Python's ``max(a, b)`` is: with
+# numba's ``max`` here the loop kept the reference counting of this function's arrays,
+# atomic operations on every row (see ``_loop.fetch``; 4,096 per 4,096 rows, 0 with
+# the expression).
 def multinomial_gradient_row(y, raw, param, out):
     top = raw[0]
     for k in range(1, raw.shape[0]):
-        top = max(top, raw[k])
+        top = raw[k] if raw[k] > top else top
     total = 0.0
     for k in range(raw.shape[0]):
         out[k] = np.exp(raw[k] - top)
