@@ -7,7 +7,7 @@ from sklearn.datasets import make_classification, make_regression
 
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
-from sklearn_gd.optimizers import OPTIMIZERS
+from sklearn_gd.optimizers import OPTIMIZERS, AdamW
 
 pytest.importorskip("numba")
 
@@ -64,12 +64,27 @@ def test_every_classification_loss(loss, n_classes):
 def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss, n_classes):
     # The gradient sweep takes rows four at a time: the remainder must still count.
     # One-row batches take the fused row step, dense or sparse (with three
-    # one-vs-rest outputs for hinge); softmax ones take the batch step. (SGD: Adam's
-    # first steps are sign-like, and would magnify rounding in a near-zero gradient.)
+    # one-vs-rest outputs for hinge, or one softmax). (SGD: Adam's first steps are
+    # sign-like, and would magnify rounding in a near-zero gradient.)
     X, y = make_classification(300, 6, n_informative=4, n_classes=n_classes, random_state=0)
     for data in (X, sp.csr_matrix(X)):
         params = dict(loss=loss, batch_size=batch_size, optimizer="sgd", learning_rate=0.01)
         _assert_same(*_both(GDClassifier, data, y, **params))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(optimizer="adam"), dict(optimizer=AdamW(weight_decay=0.1)),
+     dict(optimizer="rmsprop", penalty="elasticnet", alpha=1e-2)],
+)  # fmt: skip
+def test_per_sample_softmax_row_step(params):
+    # A one-row softmax step takes every output's raw prediction before it steps any:
+    # the fused row step, dense and sparse (a rule that is not linear: no lazy path),
+    # with AdamW's decay and the cumulative L1 penalty of one-row steps.
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, random_state=3)
+    X[np.abs(X) < 0.5] = 0.0
+    for data in (X, sp.csr_matrix(X)):
+        _assert_same(*_both(GDClassifier, data, y, batch_size=1, learning_rate=1e-3, **params))
 
 
 @pytest.mark.parametrize("alpha", [1e-4, 0.5, 10.0, 25.0])
