@@ -109,6 +109,8 @@ def _partial_fit(model, X, y):
 def test_state_travels_between_worker_processes_exactly(client):
     X, y = dask.compute(*_classification(n=6_000, chunk=1_000))
     chunks = np.array_split(np.arange(len(y)), 6)
+    # A worker the nanny restarted (on a loaded CI machine) is back before we name it.
+    client.wait_for_workers(2, timeout=120)
     workers = sorted(client.scheduler_info()["workers"])
     assert len(workers) == 2
     remote = GDClassifier(optimizer="adam", batch_size=32, random_state=0)
