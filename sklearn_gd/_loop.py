@@ -136,8 +136,9 @@ def dense_axpy4(X, rows, p, a, j, grad, k, d, first):
 # Every cache line of the row (64 bytes: 8 values, 16 int32 indices), its last included
 # (a row need not start on a line): with the first line only, the rest of a shuffled
 # row came from memory when read, and the rows' products took 1.8x as long (measured on
-# 30,000 rows of 82 nonzeros, 3 classes). No branch (an empty row prefetches a
-# neighbour's item, harmless): see ``fetch``.
+# 30,000 rows of 82 nonzeros, 3 classes). No branch (see ``fetch``): an empty row
+# prefetches the item before its start, the previous row's or, for a first row, an
+# address before the array, which is harmless (a prefetch never faults).
 @njit(cache=True, inline="always")
 def csr_fetch_row(X, i, d):
     data, indices, indptr = X
@@ -269,18 +270,19 @@ def fetch(X, Y, sw, sq, raws, i, d, by_row):
     """Ask for everything the loop reads or writes of row ``i`` (by position, ``raws``
     is written in order: the hardware prefetcher follows it).
 
-    Free of branches, as every inlined function called per row that takes arrays
-    must be: numba increments each array argument's reference count (an atomic
-    operation) on entry and decrements it on exit, and removes the pair only when
-    no branch separates them. With ``if by_row:`` here, twelve atomic operations a
-    row made up half the time of a sparse row of one nonzero (146 -> 33 ns with
-    the branches gone and the CSR products inlined; counted with a breakpoint on
-    ``NRT_incref``: 6 a row before, none after)."""
+    Free of branches: numba increments each array argument's reference count (an
+    atomic operation) when it inlines a function and decrements it after, and
+    here its pruning of the pairs failed while ``if by_row:`` and ``if start <
+    end:`` separated them: six pairs a row, counted with a breakpoint on
+    ``NRT_incref`` (none after). A sparse row of one nonzero went from about 145
+    to 34 ns with the branches gone and the CSR products inlined. Other inlined
+    functions keep their branches where the count showed no pairs left (e.g.
+    ``csr_axpy``'s ``first``)."""
     fetch_row(X, i, d)
     fetch_target(Y, i)
     prefetch(sw, i)
     prefetch(sq, i)
-    prefetch(raws, (i * by_row, 0))  # by position: the batch's first row, in cache
+    prefetch(raws, (i * by_row, 0))  # by position: raws[0], a line already in cache
 
 
 @njit(cache=True, inline="always")

@@ -63,9 +63,10 @@ def test_every_classification_loss(loss, n_classes):
 @pytest.mark.parametrize("loss, n_classes", [("log_loss", 2), ("log_loss", 3), ("hinge", 3)])
 def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss, n_classes):
     # The gradient sweep takes rows four at a time: the remainder must still count.
-    # One-row batches take the fused row step, dense or sparse (with three
-    # one-vs-rest outputs for hinge, or one softmax). (SGD: Adam's first steps are
-    # sign-like, and would magnify rounding in a near-zero gradient.)
+    # One-row batches take the fused row step on dense rows and the lazy loop on
+    # sparse ones (with three one-vs-rest outputs for hinge, or one softmax). (SGD:
+    # Adam's first steps are sign-like, and would magnify rounding in a near-zero
+    # gradient.)
     X, y = make_classification(300, 6, n_informative=4, n_classes=n_classes, random_state=0)
     for data in (X, sp.csr_matrix(X)):
         params = dict(loss=loss, batch_size=batch_size, optimizer="sgd", learning_rate=0.01)
