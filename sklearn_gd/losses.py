@@ -83,6 +83,19 @@ def row_max(raw):
     return top
 
 
+def row_sum(values):
+    """Row-wise sum. Column by column for up to 7 classes, as ``row_max``: NumPy's
+    reduction along rows of 3 took 12x as long (30,000 rows: 0.35 against 0.03 ms).
+    Below 8 items NumPy adds a row in order, as here, so the sums are equal to the
+    bit; from 8 on it adds in pairs."""
+    if values.ndim != 2 or values.shape[1] >= 8:
+        return values.sum(axis=1)
+    out = values[:, 0].copy()
+    for k in range(1, values.shape[1]):
+        out += values[:, k]
+    return out
+
+
 def where(condition, x, y):
     """``np.where``; the compiled loop has a scalar version (numba's returns an array)."""
     return np.where(condition, x, y)
@@ -205,8 +218,8 @@ def modified_huber_gradient(y, raw, param):
 
 def multinomial_value(y, raw, param):
     top = row_max(raw)
-    log_norm = np.log(np.exp(raw - top).sum(axis=1)) + top[:, 0]
-    return log_norm - (y * raw).sum(axis=1)
+    log_norm = np.log(row_sum(np.exp(raw - top))) + top[:, 0]
+    return log_norm - row_sum(y * raw)
 
 
 def multinomial_gradient(y, raw, param):
@@ -333,7 +346,7 @@ class Loss:
     def value(self, y, raw):
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
         value = self._at(type(self).value_function, y, raw)
-        return value if self.rowwise else value.sum(axis=1)
+        return value if self.rowwise else row_sum(value)
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""

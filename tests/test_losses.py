@@ -20,6 +20,7 @@ from sklearn_gd.losses import (
     MultinomialLogLoss,
     classification_loss,
     row_max,
+    row_sum,
 )
 
 ALL_LOSSES = [cls() for cls in REGRESSION_LOSSES.values()]
@@ -240,3 +241,13 @@ def test_softmax_value_row_max_is_numpys_maximum_with_nan_and_inf(k):
     shifted = raw[10:] - expected[10:]
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     np.testing.assert_allclose(value, -log_p[np.arange(40), labels], rtol=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 8, 9, 40])
+def test_row_sum_is_numpys_sum_to_the_bit(k):
+    # row_sum adds up to 7 classes column by column: NumPy's reduction along each row
+    # adds in the same order, so the sums (loss values, loss curves) do not move at all.
+    rng = np.random.RandomState(k)
+    values = rng.normal(size=(500, 2 * k))[:, ::2] * 10.0 ** rng.randint(-8, 8, size=(500, k))
+    values[3, 0], values[5, -1] = np.nan, np.inf
+    np.testing.assert_array_equal(row_sum(values), values.sum(axis=1))
