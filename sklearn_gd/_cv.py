@@ -58,6 +58,7 @@ from ._compat import Interval, StrOptions
 from ._engine import DivergenceError, _int32_indices, use_compiled
 from ._kernel import CompileError, compilable, run_compiled, warn_once
 from ._regressor import GDRegressor
+from ._shuffle import shuffle
 from ._stopping import DivergenceCheck, Monitor
 from .losses import as_matrix
 from .optimizers import Optimizer
@@ -734,7 +735,7 @@ class _BaseGDCV(BaseEstimator):
             )
         for epoch in range(1, self.max_iter + 1):
             if not full and self.shuffle:
-                rng.shuffle(order)
+                shuffle(rng, order)
             starts = np.arange(0, n, rows_per_batch)
             live = None
             if not every_live:

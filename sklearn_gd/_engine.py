@@ -34,6 +34,7 @@ from ._kernel import (
     run_compiled,
     warn_once,
 )
+from ._shuffle import shuffle
 from .exceptions import DivergenceError
 from .losses import Labels, as_matrix
 from .optimizers import clip_by_global_norm
@@ -457,7 +458,7 @@ class Trainer:
         if n_epochs == 1:
             # A uniform shuffle of any order is uniform: shuffling last epoch's in
             # place saves making and filling a new array every epoch.
-            rng.shuffle(self._order)
+            shuffle(rng, self._order)
             return self._order[None]
         # Drawn in intp, which NumPy shuffles half again as fast as int32 (this path
         # is small data, several epochs a call: the draws are much of an epoch there).

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sklearn_gd import _shuffle
 from sklearn_gd._engine import Trainer
 
 
@@ -30,3 +31,46 @@ def test_unshuffled_or_single_batch_epochs_have_no_order():
     assert shuffled._orders(np.random.default_rng(0), 10, 10, 1) is None  # one batch
     kept = Trainer(None, None, None, None, None, 0.1, 1, True, False, None, 0)
     assert kept._orders(np.random.default_rng(0), 10, 1, 1) is None
+
+
+@pytest.mark.parametrize("block", [None, 1, 3], ids=["block", "1 word", "3 words"])
+@pytest.mark.parametrize("n", [2, 3, 1001, 70_000])
+def test_the_compiled_shuffle_is_numpys(n, block, monkeypatch):
+    # Generator.shuffle's permutation and final generator state (its state, and the
+    # half of a 64-bit output kept for the next 32-bit draw), whatever the draws left
+    # pending before it, and with blocks of raw outputs that run out mid-shuffle.
+    monkeypatch.setattr(_shuffle, "COMPILED_ROWS", 2)
+    if block is not None:
+        monkeypatch.setattr(_shuffle, "block_size", lambda n: block)
+    assert _shuffle._compiled() is not None
+    for seed in range(4):
+        rng, reference_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        if seed % 2:  # a 32-bit draw leaves the high half of an output pending
+            assert rng.integers(7, dtype=np.uint32) == reference_rng.integers(7, dtype=np.uint32)
+        order, reference = np.arange(n, dtype=np.int32), np.arange(n, dtype=np.int32)
+        for _ in range(3):
+            _shuffle.shuffle(rng, order)
+            reference_rng.shuffle(reference)
+            np.testing.assert_array_equal(order, reference)
+            assert rng.bit_generator.state == reference_rng.bit_generator.state
+
+
+def test_a_shuffle_that_cannot_compile_is_numpys_with_a_warning(monkeypatch):
+    # A damaged numba cache fails the call before any swap: NumPy's shuffle (the same
+    # orders) takes over for the process, with one warning.
+    def broken(*args):
+        raise EOFError("Ran out of input")
+
+    monkeypatch.setattr(_shuffle, "COMPILED_ROWS", 2)
+    monkeypatch.setattr(_shuffle, "_kernel", [broken])
+    rng, reference_rng = np.random.default_rng(0), np.random.default_rng(0)
+    order, reference = np.arange(50, dtype=np.int32), np.arange(50, dtype=np.int32)
+    with pytest.warns(UserWarning, match="compiled shuffle failed .*EOFError"):
+        _shuffle.shuffle(rng, order)
+    reference_rng.shuffle(reference)
+    np.testing.assert_array_equal(order, reference)
+    assert _shuffle._kernel == [None]
+    _shuffle.shuffle(rng, order)  # NumPy's from now on, without a word
+    reference_rng.shuffle(reference)
+    np.testing.assert_array_equal(order, reference)
+    assert rng.bit_generator.state == reference_rng.bit_generator.state
