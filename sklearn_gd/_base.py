@@ -642,9 +642,10 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         if self.fit_intercept:
             constant[:, -1] = trainer.loss.baseline(Y, sw)
         start = trainer.objective_at(theta, X, Y, sw)
-        # init='baseline' starts at the constant model (y / s is exact: s is a power of 2)
+        # init='baseline' starts at the constant model (y / s is exact: s is a power of 2);
+        # else its objective, a pass over the rows, is taken only if the check needs it.
         at_constant = start if np.array_equal(theta, constant) else (
-            trainer.objective_at(constant, X, Y, sw))  # fmt: skip
+            lambda: trainer.objective_at(constant, X, Y, sw))  # fmt: skip
         divergence = DivergenceCheck(start, at_constant, self._divergence_patience(monitor),
                                      trainer.schedule)  # fmt: skip
         curves = {"loss_curve_": [], "learning_rate_curve_": [], "validation_score_curve_": []}

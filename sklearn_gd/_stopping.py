@@ -422,32 +422,60 @@ class DivergenceCheck:
     ----------
     start : float or ndarray
         The training objective at the weights training starts from.
-    constant : float or ndarray
-        The training objective of the best constant model (the loss's baseline).
+    constant : float, ndarray or callable
+        The training objective of the best constant model (the loss's baseline), or
+        (one model) a function that computes it, called only once an objective
+        rises above ``DIVERGENCE_FACTOR * start``: below, the ceiling cannot be
+        reached whatever the constant's value, and most fits never need that pass.
     patience : int
         Epochs in a row above the ceiling, not coming down, that make a divergence
         during training.
     schedule : Schedule, default=None
         The schedule of the steps: with ``schedule.finite_runaway`` False there is
         no ceiling (only non-finite values, which the ``Trainer`` checks, count).
+
+    Attributes
+    ----------
+    reference, ceiling : ndarray
+        ``max(start, constant)`` and the value above which an objective counts
+        (``DIVERGENCE_FACTOR`` times the reference; inf where it is not positive).
     """
 
     def __init__(self, start, constant, patience, schedule=None):
-        start, constant = np.broadcast_arrays(np.asarray(start, dtype=float),
-                                              np.asarray(constant, dtype=float))  # fmt: skip
-        self.reference = np.fmax(start, constant).ravel()  # a NaN never wins
-        factor = DIVERGENCE_FACTOR if getattr(schedule, "finite_runaway", True) else np.inf
-        self.ceiling = np.where(self.reference > 0, factor * self.reference, np.inf)
+        self.start = np.ravel(np.asarray(start, dtype=float))
+        self._constant = constant
+        self.factor = (DIVERGENCE_FACTOR if getattr(schedule, "finite_runaway", True)
+                       else np.inf)  # fmt: skip
         self.patience = patience
         self.epoch = 0
-        n = self.reference.size
+        n = self.start.size
         self.onset = np.zeros(n, dtype=np.intp)  # first epoch of the run above; 0: none
         self.run = np.zeros(n, dtype=np.intp)  # objectives in a row above the ceiling
         self.value = np.full(n, np.nan)  # the last objective above the ceiling
         self._seen = np.zeros(n, dtype=np.intp)
         self._history = np.empty((2 * patience, n))  # objectives above, grown as needed
         self._pending = False  # some run above the ceiling
-        self._single = float(self.ceiling[0]) if n == 1 else None
+        self._ceiling = None
+        if callable(constant):
+            # Below factor * start an objective is below the ceiling, whatever the constant.
+            start = float(self.start[0])
+            self._single = self.factor * start if start > 0 else -np.inf
+        else:
+            self._single = float(self.ceiling[0]) if n == 1 else None
+
+    @property
+    def reference(self):
+        if callable(self._constant):
+            self._constant = self._constant()
+        constant = np.ravel(np.asarray(self._constant, dtype=float))
+        return np.fmax(*np.broadcast_arrays(self.start, constant))  # a NaN never wins
+
+    @property
+    def ceiling(self):
+        if self._ceiling is None:
+            reference = self.reference
+            self._ceiling = np.where(reference > 0, self.factor * reference, np.inf)
+        return self._ceiling
 
     def _observe(self, objective, models):
         """Record ``objective``; True where it is above the ceiling and not coming
@@ -463,7 +491,7 @@ class DivergenceCheck:
                 self._pending = bool(self.run.any())
             return above
         self._pending = True
-        at = np.arange(self.reference.size)[at]
+        at = np.arange(self.start.size)[at]
         self.onset[at] = np.where(above, np.where(self.onset[at] > 0, self.onset[at],
                                                   max(self.epoch, 1)), 0)  # fmt: skip
         self.run[at] = np.where(above, self.run[at] + 1, 0)

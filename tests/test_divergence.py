@@ -219,6 +219,21 @@ def test_rule_on_a_vector_of_models():
     assert not check.update(5.0).any() and check.end(11.0).tolist() == [True]
 
 
+def test_the_constant_is_taken_only_above_ten_times_the_start():
+    # The best constant's objective (a pass over the rows) only raises the ceiling
+    # above 10 * start: below that, no objective needs it.
+    calls = []
+    check = DivergenceCheck(1.0, lambda: calls.append(1) or 3.0, patience=2)
+    assert not check.update(9.0).any() and not check.end(10.0).any() and not calls
+    assert not check.update(25.0).any() and calls == [1]  # above 10, below 30
+    np.testing.assert_array_equal(check.reference, [3.0])
+    assert [check.update(v).tolist() for v in (31.0, 32.0)] == [[False], [True]]
+    assert calls == [1]
+    eager = DivergenceCheck(1.0, 3.0, patience=2)
+    flags = [eager.update(v).tolist() for v in (9.0, 25.0, 31.0, 32.0)]
+    assert flags == [[False]] * 3 + [[True]]
+
+
 def test_rule_ends_above_the_ceiling_and_updates_a_subset():
     check = DivergenceCheck(start=np.ones(3), constant=np.ones(3), patience=5)
     assert not check.update([2.0, 50.0, 2.0]).any()
