@@ -70,6 +70,8 @@ def _unique_index(y):
     as fast as the prefix's check)."""
     if y.dtype.kind in "biu" and len(y):
         low, high = int(y.min()), int(y.max())
+        if high - low == 1:  # two consecutive labels (0 and 1): no counting
+            return np.array([low, high], dtype=y.dtype), (y == high).astype(np.int32)
         if high - low <= len(y) + _COUNTED_RANGE:
             shifted = y.astype(np.intp, copy=False)
             if low:
@@ -399,7 +401,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 )
         n_classes = len(self.classes_)
         if n_classes == 2:
-            Y = np.where(index == 1, 1.0, -1.0)[:, None].astype(dtype, copy=False)
+            Y = index.astype(dtype)[:, None]  # +-1 in place: np.where took 15x as long
+            Y *= 2.0
+            Y -= 1.0
         else:
             Y = Labels(index, n_classes, *self._make_loss().label_values, dtype)
         return Y, self._class_weighted(y, index, sample_weight, partial)

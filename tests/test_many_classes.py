@@ -143,6 +143,8 @@ def test_fit_allocates_nothing_of_rows_times_classes(engine):
         np.array([0, 2**62, 5]),  # a range too wide to count
         np.array([True, False, True]),
         np.array([3, 1, 2], dtype=np.uint8),
+        np.array([4, 3, 3, 4], dtype=np.int16),  # two consecutive labels: compared, not counted
+        np.array([-1, 0, 0]),
         np.array([0.5, -1.0, 0.5, 2.0]),
         np.array(["b", "a", "c", "a"]),
         np.array(["b", 1, "a"], dtype=object),
