@@ -351,6 +351,44 @@ def warn_once(key, message):
         warnings.warn(message, UserWarning, stacklevel=3)
 
 
+class Helper:
+    """A plain function that numba compiles on first use, for the engine's work
+    outside the loop (``_shuffle``, ``_products``): numba caches it on disk itself,
+    where it can write (it is fixed code, not generated as the loop is).
+
+    ``get()`` gives the compiled function, or None where numba is missing or the
+    function failed before; the caller then takes its NumPy path, which gives the
+    same numbers. A caller whose call fails before it changed anything (numba's
+    cache could not be loaded) says so with ``failed(exc)``: one warning, and
+    NumPy's path for the rest of the process.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self._compiled = None
+        self._tried = False
+
+    def get(self):
+        if not self._tried:
+            self._tried = True
+            try:
+                import numba
+            except ImportError:
+                return None
+            try:
+                self._compiled = numba.njit(cache=True)(self.function)
+            except RuntimeError:  # numba found no folder to cache it in
+                self._compiled = numba.njit(self.function)
+        return self._compiled
+
+    def failed(self, exc):
+        self._compiled, self._tried = None, True
+        name = self.function.__qualname__
+        warn_once(name, f"sklearn-gd: the compiled {name} failed ({type(exc).__name__}: "
+                        f"{exc}); its NumPy version, which gives the same numbers, is used "
+                        "instead.")  # fmt: skip
+
+
 def _user_cache_root():
     """The platform's per-user cache folder, or None when there is no home to find it."""
     try:

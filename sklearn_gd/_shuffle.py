@@ -13,9 +13,9 @@ its state before, advanced by the outputs used, with the half left over. The
 orders, and so the fits, are the same whichever runs (a test holds them equal).
 """
 
-import warnings
-
 import numpy as np
+
+from ._kernel import Helper
 
 # Below this many rows NumPy's shuffle costs under a millisecond: it is used as it is.
 COMPILED_ROWS = 1 << 16
@@ -48,22 +48,7 @@ def fisher_yates(order, top, words, pending):
     return 0, used
 
 
-_kernel = []  # fisher_yates compiled, once made: None where numba cannot run it
-
-
-def _compiled():
-    """``fisher_yates`` compiled (cached on disk by numba where it can), or None."""
-    if not _kernel:
-        try:
-            import numba
-        except ImportError:
-            _kernel.append(None)
-        else:
-            try:
-                _kernel.append(numba.njit(cache=True)(fisher_yates))
-            except RuntimeError:  # numba found no folder to cache it in
-                _kernel.append(numba.njit(fisher_yates))
-    return _kernel[0]
+_fisher_yates = Helper(fisher_yates)
 
 
 def block_size(n):
@@ -76,7 +61,7 @@ def shuffle(rng, order):
     """``rng.shuffle(order)`` for a 1-D ``order`` of fewer than 2^32 items: the same
     permutation, and ``rng`` left in the same state."""
     bits = rng.bit_generator
-    kernel = _compiled() if len(order) >= COMPILED_ROWS else None
+    kernel = _fisher_yates.get() if len(order) >= COMPILED_ROWS else None
     if kernel is None or type(bits) is not np.random.PCG64 or not 2 <= len(order) < 1 << 32:
         rng.shuffle(order)
         return
@@ -92,10 +77,7 @@ def shuffle(rng, order):
     except Exception as exc:  # numba failed to compile or load it: nothing has moved yet
         if top != len(order) - 1:
             raise
-        _kernel[0] = None  # for the rest of the process: the same orders, drawn by NumPy
-        warnings.warn(f"sklearn-gd: the compiled shuffle failed ({type(exc).__name__}: "
-                      f"{exc}); NumPy's, which gives the same orders, is used instead.",
-                      UserWarning, stacklevel=3)  # fmt: skip
+        _fisher_yates.failed(exc)
         bits.state = start
         rng.shuffle(order)
         return

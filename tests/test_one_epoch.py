@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_gd import _shuffle
+from sklearn_gd import _kernel, _shuffle
 from sklearn_gd._engine import Trainer
 
 
@@ -42,7 +42,7 @@ def test_the_compiled_shuffle_is_numpys(n, block, monkeypatch):
     monkeypatch.setattr(_shuffle, "COMPILED_ROWS", 2)
     if block is not None:
         monkeypatch.setattr(_shuffle, "block_size", lambda n: block)
-    assert _shuffle._compiled() is not None
+    assert _shuffle._fisher_yates.get() is not None
     for seed in range(4):
         rng, reference_rng = np.random.default_rng(seed), np.random.default_rng(seed)
         if seed % 2:  # a 32-bit draw leaves the high half of an output pending
@@ -62,14 +62,17 @@ def test_a_shuffle_that_cannot_compile_is_numpys_with_a_warning(monkeypatch):
         raise EOFError("Ran out of input")
 
     monkeypatch.setattr(_shuffle, "COMPILED_ROWS", 2)
-    monkeypatch.setattr(_shuffle, "_kernel", [broken])
+    monkeypatch.setattr(_kernel, "_warned", set())  # warned once a process
+    helper = _shuffle.Helper(_shuffle.fisher_yates)
+    helper._compiled, helper._tried = broken, True
+    monkeypatch.setattr(_shuffle, "_fisher_yates", helper)
     rng, reference_rng = np.random.default_rng(0), np.random.default_rng(0)
     order, reference = np.arange(50, dtype=np.int32), np.arange(50, dtype=np.int32)
-    with pytest.warns(UserWarning, match="compiled shuffle failed .*EOFError"):
+    with pytest.warns(UserWarning, match="compiled fisher_yates failed .*EOFError"):
         _shuffle.shuffle(rng, order)
     reference_rng.shuffle(reference)
     np.testing.assert_array_equal(order, reference)
-    assert _shuffle._kernel == [None]
+    assert helper.get() is None
     _shuffle.shuffle(rng, order)  # NumPy's from now on, without a word
     reference_rng.shuffle(reference)
     np.testing.assert_array_equal(order, reference)
