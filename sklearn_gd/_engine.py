@@ -22,7 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.extmath import row_norms, safe_sparse_dot
+from sklearn.utils.extmath import row_norms
 
 from ._kernel import (
     CompileError,
@@ -34,6 +34,7 @@ from ._kernel import (
     run_compiled,
     warn_once,
 )
+from ._products import raw_predictions
 from ._shuffle import shuffle
 from .exceptions import DivergenceError
 from .losses import Labels, as_matrix
@@ -516,7 +517,7 @@ class Trainer:
                 if constant:
                     raw = np.broadcast_to(intercept, Yp.shape)
                 else:
-                    raw = safe_sparse_dot(rows_of(X, part), coef.T, dense_output=True)
+                    raw = raw_predictions(rows_of(X, part), coef)
                     raw += intercept
                 value += self._loss_sum(Yp, sw[part], raw)
             return value / float(sw.sum()) + self.penalty.value(coef)
