@@ -240,8 +240,8 @@ def multinomial_gradient(y, raw, param):
 # nothing per row. The operations of ``multinomial_gradient``, in the same order.
 # ``max`` is written out as the conditional expression Python's ``max(a, b)`` is: with
 # numba's ``max`` here the loop kept the reference counting of this function's arrays,
-# atomic operations on every row (see ``_loop.fetch``; 4,096 per 4,096 rows, 0 with
-# the expression).
+# atomic operations on every row (see ``_loop.fetch``): a 4,096-row epoch of sparse
+# 3-class softmax counted 4,163 increments, 66 with the expression (all per call).
 def multinomial_gradient_row(y, raw, param, out):
     top = raw[0]
     for k in range(1, raw.shape[0]):
