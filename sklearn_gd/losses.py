@@ -168,12 +168,7 @@ def poisson_gradient(y, raw, param):
 # Both halves are written around ``exp(-|z|)``, which never overflows.
 def binary_log_value(y, raw, param):
     z = y * raw
-    # In place: at 65,536 rows a chunk (the engine's), each temporary cost more than
-    # the exp and log1p (2.2 against 13.7 ns a row, measured).
-    out = np.abs(z)
-    np.negative(out, out=out)
-    np.log1p(np.exp(out, out=out), out=out)
-    return out + np.maximum(np.negative(z, out=z), 0.0, out=z)
+    return np.maximum(-z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def binary_log_gradient(y, raw, param):
@@ -471,7 +466,7 @@ class BinaryLogLoss(Loss):
     curvature = 0.25
 
     def baseline(self, y, sw):
-        p = np.clip((sw @ (y > 0)) / sw.sum(), 1e-12, 1 - 1e-12)  # half np.average's time
+        p = np.clip(np.average(y > 0, axis=0, weights=sw), 1e-12, 1 - 1e-12)
         return np.log(p / (1.0 - p))
 
     @staticmethod

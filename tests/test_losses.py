@@ -135,6 +135,19 @@ def test_baseline_is_the_best_constant(loss):
             assert objective(moved) >= best - 1e-12
 
 
+def test_log_odds_baseline_is_float64_for_float32_targets():
+    # float32 training data gives float32 targets and weights; the class frequency is
+    # taken in float64, where 1 - 1e-12 still clips it: log(p / (1 - p)) of one
+    # negative in 10^6 rows, and a finite start when one class has no weight.
+    y = np.ones((10**6, 1), dtype=np.float32)
+    y[0] = -1.0
+    sw = np.ones(10**6, dtype=np.float32)
+    base = classification_loss("log_loss", 2).baseline(y, sw)
+    np.testing.assert_allclose(base, np.log(999_999.0), rtol=1e-9)  # 1 - p: ~1e-10 rounding
+    sw[0] = 0.0
+    assert np.isfinite(classification_loss("log_loss", 2).baseline(y, sw)).all()
+
+
 def test_modified_huber_probabilities():
     raw = np.array([[-2.0, 0.5, 0.0], [0.0, 0.0, 0.0], [3.0, -3.0, 0.2]])
     proba = CLASSIFICATION_LOSSES["modified_huber"].inverse_link(raw)
