@@ -1,7 +1,7 @@
-"""``shuffle(rng, order)``: ``rng.shuffle(order)``, exactly, in 60% of the time.
+"""``shuffle(rng, order)``: ``rng.shuffle(order)``, exactly, in a third of the time.
 
 NumPy's ``Generator.shuffle`` of 10^6 int32 row indices took 12 ms, a tenth of a
-one-epoch fit of batch-256 Adam on 10^6 x 100 rows (issue 17); this takes 7. Its
+one-epoch fit of batch-256 Adam on 10^6 x 100 rows (issue 17); this takes 4. Its
 algorithm is
 Fisher-Yates from the last item, each index ``j <= i`` drawn by
 ``random_interval``: 32-bit draws masked to the smallest ``2^k - 1 >= i``,
@@ -21,30 +21,52 @@ from ._kernel import Helper
 COMPILED_ROWS = 1 << 16
 
 
+# Items whose indices are drawn before their swaps are made.
+CHUNK = 4096
+
+
 def fisher_yates(order, top, words, pending):
     """Shuffle ``order[:top + 1]`` as ``Generator.shuffle`` does, from item ``top`` down,
     with the 32-bit draws ``pending`` (when >= 0) and then the halves of ``words``, low
     half first. Returns ``(i, used)``: the item it stopped at for want of draws (0 when
-    done) and the halves of ``words`` it used."""
+    done) and the halves of ``words`` it used.
+
+    A chunk's indices are drawn first, then its swaps made. The draws take no branch
+    on a rejection (a coin toss the processor cannot predict): a draw is written to
+    the item's slot whatever it is, and the item moves on only if it was accepted,
+    while the mask stays the same down to the next power of two. Drawing and
+    swapping in one loop, with the rejection a branch, took twice as long (5.9
+    against 2.9 ms at 10^6 items, measured).
+    """
     used, available = 0, 2 * len(words)
+    js = np.empty(CHUNK, dtype=np.intp)
     i = top
     while i > 0:
-        mask = np.uint64(i)
-        for shift in (1, 2, 4, 8, 16):  # the smallest 2^k - 1 >= i (i < 2^32)
-            mask |= mask >> np.uint64(shift)
-        if pending >= 0:
-            draw, pending = np.uint64(pending) & mask, -1
-        else:
-            draw = mask + np.uint64(1)  # none yet: above i
-        while draw > np.uint64(i):
+        first = i
+        end = max(first - CHUNK, 0)
+        while i > end:
+            mask = np.uint64(i)
+            for shift in (1, 2, 4, 8, 16):  # the smallest 2^k - 1 >= i (i < 2^32)
+                mask |= mask >> np.uint64(shift)
+            low = max(np.intp(mask >> np.uint64(1)), end)  # the same mask down to low + 1
+            if pending >= 0:
+                draw = np.intp(np.uint64(pending) & mask)
+                pending = -1
+                js[first - i] = draw
+                i -= np.intp(draw <= i)
+            while i > low and used < available:
+                # The half ``used & 1`` of the word; the mask (< 2^32) drops the other.
+                draw = np.intp((words[used >> 1] >> np.uint64(32 * (used & 1))) & mask)
+                used += 1
+                js[first - i] = draw
+                i -= np.intp(draw <= i)
             if used == available:
-                return i, used
-            # The half ``used & 1`` of the word; the mask (< 2^32) drops the other.
-            draw = (words[used >> 1] >> np.uint64(32 * (used & 1))) & mask
-            used += 1
-        j = np.intp(draw)
-        order[i], order[j] = order[j], order[i]
-        i -= 1
+                break
+        for k in range(first, i, -1):
+            j = js[first - k]
+            order[k], order[j] = order[j], order[k]
+        if i > 0 and used == available:
+            return i, used
     return 0, used
 
 
