@@ -1,5 +1,6 @@
 """The row orders of shuffled epochs, as the loops take them."""
 
+import numba  # noqa: F401  (the helpers compile once numba is imported)
 import numpy as np
 import pytest
 

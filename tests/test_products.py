@@ -1,5 +1,6 @@
 """The raw predictions of the objective passes (``_products.raw_predictions``)."""
 
+import numba  # noqa: F401  (the helpers compile once numba is imported)
 import numpy as np
 import pytest
 import scipy.sparse as sp
