@@ -692,6 +692,9 @@ class Trainer:
             grad[:, :-1] = d.T @ Xb if dense else (Xb.T @ d).T
             if self.fit_intercept:
                 grad[:, -1] = d.sum(axis=0)
+            # A batch's gradient by row is (b, n_outputs): 1 MB at 256 rows and 500
+            # classes, held through the step's temporaries unless let go here.
+            del d
             lr = lrs[k - lo]
             if sq is not None:
                 lr *= bound_factor(lr, float(swb @ sq[rows]), total)
