@@ -2,12 +2,11 @@
 
 NumPy's ``Generator.shuffle`` of 10^6 int32 row indices took 12 ms, a tenth of a
 one-epoch fit of batch-256 Adam on 10^6 x 100 rows (issue 17); this takes 4. Its
-algorithm is
-Fisher-Yates from the last item, each index ``j <= i`` drawn by
+algorithm is Fisher-Yates from the last item, each index ``j <= i`` drawn by
 ``random_interval``: 32-bit draws masked to the smallest ``2^k - 1 >= i``,
 rejected until at most ``i``. PCG64 gives its 32-bit draws as the low then the
 high half of each 64-bit output, keeping the high half for the next draw. So the
-same swaps can be made from a block of raw 64-bit outputs (``random_raw``) in a
+same swaps can be made from blocks of raw 64-bit outputs (``random_raw``) in a
 compiled loop, and the generator then set to where NumPy's shuffle leaves it:
 its state before, advanced by the outputs used, with the half left over. The
 orders, and so the fits, are the same whichever runs (a test holds them equal).
@@ -19,8 +18,6 @@ from ._kernel import Helper
 
 # Below this many rows NumPy's shuffle costs under a millisecond: it is used as it is.
 COMPILED_ROWS = 1 << 16
-
-
 # Items whose indices are drawn before their swaps are made.
 CHUNK = 4096
 
@@ -80,11 +77,17 @@ def block_size(n):
 
 
 def shuffle(rng, order):
-    """``rng.shuffle(order)`` for a 1-D ``order`` of fewer than 2^32 items: the same
-    permutation, and ``rng`` left in the same state."""
+    """``rng.shuffle(order)``: the same permutation, and ``rng`` left in the same state
+    (compiled for a writable 1-D ``order`` of 2^16 to 2^32 items and a PCG64 ``rng``)."""
     bits = rng.bit_generator
-    kernel = _fisher_yates.get() if len(order) >= COMPILED_ROWS else None
-    if kernel is None or type(bits) is not np.random.PCG64 or not 2 <= len(order) < 1 << 32:
+    compiled = (
+        max(COMPILED_ROWS, 2) <= len(order) < 1 << 32  # n < 2 draws nothing
+        and order.ndim == 1
+        and order.flags.writeable
+        and type(bits) is np.random.PCG64
+    )
+    kernel = _fisher_yates.get() if compiled else None
+    if kernel is None:
         rng.shuffle(order)
         return
     start = bits.state

@@ -78,3 +78,22 @@ def test_a_shuffle_that_cannot_compile_is_numpys_with_a_warning(monkeypatch):
     reference_rng.shuffle(reference)
     np.testing.assert_array_equal(order, reference)
     assert rng.bit_generator.state == reference_rng.bit_generator.state
+
+
+def test_orders_the_compiled_shuffle_cannot_take_are_numpys(monkeypatch):
+    # A read-only or 2-D array, or n = 1, goes to NumPy's shuffle (its error or its
+    # result), and the compiled one stays on for the next call.
+    monkeypatch.setattr(_shuffle, "COMPILED_ROWS", 1)
+    read_only = np.arange(10)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _shuffle.shuffle(np.random.default_rng(0), read_only)
+    for order in (np.arange(12).reshape(4, 3), np.arange(1)):
+        rng, reference_rng = np.random.default_rng(3), np.random.default_rng(3)
+        rng.random(dtype=np.float32), reference_rng.random(dtype=np.float32)  # a half pending
+        reference = order.copy()
+        _shuffle.shuffle(rng, order)
+        reference_rng.shuffle(reference)
+        np.testing.assert_array_equal(order, reference)
+        assert rng.bit_generator.state == reference_rng.bit_generator.state
+    assert _shuffle._fisher_yates.get() is not None
