@@ -353,8 +353,9 @@ def warn_once(key, message):
 
 class Helper:
     """A plain function that numba compiles on first use, for the engine's work
-    outside the loop (``_shuffle``, ``_products``): numba caches it on disk itself,
-    where it can write (it is fixed code, not generated as the loop is).
+    outside the loop (``_shuffle``, ``_products``). It is fixed code, not generated
+    as the loop is, so numba's own disk cache serves, pointed at the loop's folder
+    (``_cache_dir``: ``SKLEARN_GD_CACHE`` first, the same fallbacks and warning).
 
     ``get()`` gives the compiled function, or None until something else (the
     compiled loop) has imported numba, where numba is missing, or where the
@@ -377,10 +378,19 @@ class Helper:
             if numba is None:
                 return None
             self._tried = True
+            folder = _cache_dir()
+            if folder is None:  # nothing can be written: compiled in memory
+                self._compiled = numba.njit(self.function)
+                return self._compiled
+            # numba reads its cache folder when the function is decorated: set for
+            # that moment only, so that a user's own cached functions are untouched.
+            previous, numba.config.CACHE_DIR = numba.config.CACHE_DIR, str(folder / "helpers")
             try:
                 self._compiled = numba.njit(cache=True)(self.function)
-            except RuntimeError:  # numba found no folder to cache it in
+            except RuntimeError:  # numba could not use the folder after all
                 self._compiled = numba.njit(self.function)
+            finally:
+                numba.config.CACHE_DIR = previous
         return self._compiled
 
     def failed(self, exc):

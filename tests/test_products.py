@@ -1,6 +1,6 @@
 """The raw predictions of the objective passes (``_products.raw_predictions``)."""
 
-import numba  # noqa: F401  (the helpers compile once numba is imported)
+import numba  # the helpers compile once numba is imported
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -48,3 +48,17 @@ def test_raw_predictions_that_cannot_compile_are_scipys(monkeypatch):
     with pytest.warns(UserWarning, match="compiled csr_products failed .*EOFError"):
         np.testing.assert_array_equal(_products.raw_predictions(X, coef), X @ coef.T)
     assert helper.get() is None
+
+
+def test_helpers_are_cached_in_the_kernel_folder(tmp_path, monkeypatch):
+    # SKLEARN_GD_CACHE holds the helpers' numba cache as it holds the loops'; numba's
+    # own setting is left as it was.
+    monkeypatch.setenv("SKLEARN_GD_CACHE", str(tmp_path))
+    before = numba.config.CACHE_DIR
+    kernel = _kernel.Helper(_products.csr_products).get()
+    assert numba.config.CACHE_DIR == before
+    X = _csr(np.random.default_rng(2), 50, 10)
+    out = np.empty((50, _products.WIDTH))
+    kernel(X.data, X.indices, X.indptr, np.ones((10, _products.WIDTH)), out)
+    np.testing.assert_array_equal(out[:, 0], X @ np.ones(10))
+    assert list((tmp_path / "kernels" / "helpers").rglob("*csr_products*.nbi"))
