@@ -633,10 +633,11 @@ def lazy_loop(data, c, state):
         averaging = average_start > 0 and t >= average_start
         if averaging:
             n_avg += 1
+        dots(X, i, theta, d, raws, r)  # of v: the scales follow
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
-            raws[r, k] = scale[k] * dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
+            raws[r, k] = scale[k] * raws[r, k] + (theta[k, d] if fit_intercept else 0.0)
         # All outputs' raw predictions first: softmax couples them.
         row_gradient(Y, i, raws, r, param, grads, yrow)
         for k in range(K):
