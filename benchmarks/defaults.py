@@ -14,8 +14,11 @@ Prints five tables (markdown), each a row per dataset:
    ``restore_best_weights`` (5 splits, the estimator's default ``scoring``).
 5. The learning-rate finder: the default's 5-fold score and the score of the
    finder's suggestion.
+6. The objective gap at the defaults on problems of 30,000 to 50,000 rows (more
+   than the bundled datasets hold: 118 to 196 batches an epoch, where the
+   stopping rule of 'auto' judges single epochs), for two seeds.
 
-    python benchmarks/defaults.py [--quick] [--only accuracy,regression,gaps,early,finder]
+    python benchmarks/defaults.py [--quick] [--only accuracy,regression,gaps,early,finder,midsize]
 
 In the objective-gap table, W marks a fit that gave a ``ConvergenceWarning``.
 """
@@ -24,6 +27,7 @@ import argparse
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone, is_classifier
 from sklearn.datasets import (
     load_breast_cancer,
@@ -32,6 +36,8 @@ from sklearn.datasets import (
     load_iris,
     load_linnerud,
     load_wine,
+    make_classification,
+    make_regression,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import (
@@ -47,7 +53,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_gd import GDClassifier, GDRegressor, find_learning_rate
 
 warnings.simplefilter("ignore", ConvergenceWarning)
-SECTIONS = ("accuracy", "regression", "gaps", "early", "finder")
+SECTIONS = ("accuracy", "regression", "gaps", "early", "finder", "midsize")
 SCALES = (1e-3, 1e-1, 1.0, 1e2, 1e4)  # the target scales of the regression table
 
 
@@ -172,6 +178,37 @@ def gaps_table(sets):
             best = exact(est, X, y)
             gap = (objective(est, X, y, est.coef_, est.intercept_) - best) / abs(best)
             cells.append(f"{gap:.2e} ({est.n_iter_}{' W' if warned else ''})")
+        row([name, *cells])
+
+
+def midsize_sets():
+    from bench import hashed_corpus  # benchmarks/bench.py
+
+    for k in (2, 3, 5):  # scikit-learn SGD's alpha, as in bench.py's sparse rows
+        yield f"hashed text 30,000 x 2^14, {k} classes, alpha=1e-4", *hashed_corpus(
+            30_000, 2**14, 0.005, k
+        ), GDClassifier(alpha=1e-4)  # fmt: skip
+    for n, k in ((30_000, 2), (50_000, 3), (40_000, 10)):
+        X, y = make_classification(n, 50, n_informative=20, n_classes=k, random_state=0)
+        yield f"make_classification {n:,} x 50, {k} classes", X, y, GDClassifier()
+    X, y = make_regression(40_000, 20, noise=10.0, random_state=0)
+    yield "make_regression 40,000 x 20", X, y, GDRegressor()
+
+
+def midsize_table(sets):
+    header(
+        "Objective gap to the exact optimum at the defaults, 30,000-50,000 rows (epochs run)",
+        ["problem", "random_state=0", "random_state=1"],
+    )
+    for name, X, y, est in midsize_sets():
+        if not sparse.issparse(X):
+            X = StandardScaler().fit_transform(X)
+        fits = [clone(est).set_params(random_state=seed).fit(X, y) for seed in (0, 1)]
+        best = exact(fits[0], X, y)
+        cells = []
+        for m in fits:
+            gap = (objective(m, X, y, m.coef_, m.intercept_) - best) / abs(best)
+            cells.append(f"{gap:.1e} ({m.n_iter_})")
         row([name, *cells])
 
 

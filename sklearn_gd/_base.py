@@ -634,8 +634,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         state = trainer.init_state(theta)
         state.y_scale = scale
         Y = Y / scale if scale != 1.0 else Y  # validation rows stay in the units of y
-        steps_per_epoch = -(-X.shape[0] // trainer.batch_size_for(X.shape[0]))
-        monitor = Monitor.for_fit(self, trainer, steps_per_epoch, self.learning_rate,
+        steps_per_epoch = trainer.steps_per_epoch(X.shape[0])
+        monitor = Monitor.for_fit(self, trainer, X.shape[0], self.learning_rate,
                                   objective=not self.early_stopping,
                                   keep_best=self.restore_best_weights)  # fmt: skip
         constant = np.zeros_like(theta)  # the best constant model: init='baseline''s start

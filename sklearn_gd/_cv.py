@@ -605,7 +605,7 @@ class _BaseGDCV(BaseEstimator):
             Monitor.for_fit(
                 self,
                 trainers[g],
-                -(-int(n_train[f]) // trainers[g].batch_size_for(int(n_train[f]))),
+                int(n_train[f]),
                 grid[g][0],
                 objective=True,
                 keep_best=False,

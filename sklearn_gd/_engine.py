@@ -317,6 +317,10 @@ class Trainer:
         """Rows per batch on data of ``n_samples`` rows."""
         return n_samples if self.batch_size == "full" else min(self.batch_size, n_samples)
 
+    def steps_per_epoch(self, n_samples):
+        """Batches in an epoch over ``n_samples`` rows."""
+        return -(-n_samples // self.batch_size_for(n_samples))
+
     def run_epoch(self, state, X, Y, sw, rng, progress=None):
         """One pass over ``(X, Y, sw)`` in batches, updating ``state`` in place.
 

@@ -2,6 +2,8 @@
 the convergence rule of the training objective, against exact optima."""
 
 import warnings
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -295,6 +297,25 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     assert _auto_stops([1.0, 1.1, 1.05, 1.0, 0.95, 0.9]) == (None, 1)
     # Without tol nothing is cut or stopped.
     assert _auto_stops(np.ones(20), tol=None) == (None, 0)
+
+
+@pytest.mark.parametrize(
+    "n, batch_size, window, band",
+    # 16 steps (4,096 rows in batches of 256): 7 epochs hold 100 steps, 19 hold 300,
+    # capped at three patiences; 60 steps: 2 and 5; 100 steps over 25,600 rows or more
+    # decide on single epochs; over fewer rows (per-sample steps) they do not.
+    [(4096, 256, 5, 15), (15_360, 256, 2, 5), (25_599, 256, 1, 3), (25_600, 256, 1, 1),
+     (30_000, 256, 1, 1), (150, 1, 1, 2), (299, 1, 1, 2), (300, 1, 1, 1)],
+)  # fmt: skip
+def test_auto_windows_and_bands_hold_enough_steps(n, batch_size, window, band):
+    from sklearn_gd._engine import Trainer
+
+    # what for_fit reads of a trainer: its schedule and its batches
+    trainer = SimpleNamespace(schedule=Auto(), context=None, batch_size=batch_size)
+    trainer.batch_size_for = partial(Trainer.batch_size_for, trainer)
+    trainer.steps_per_epoch = partial(Trainer.steps_per_epoch, trainer)
+    monitor = Monitor.for_fit(GDClassifier(), trainer, n, 0.1, True, False)
+    assert (monitor.window, monitor.band) == (window, band)
 
 
 def test_auto_with_early_stopping_cuts_on_a_stall_and_stops_when_its_level_holds():
