@@ -633,7 +633,14 @@ def lazy_loop(data, c, state):
         averaging = average_start > 0 and t >= average_start
         if averaging:
             n_avg += 1
-        dots(X, i, theta, d, raws, r)  # of v: the scales follow
+        # Of v: the scales follow. Softmax's outputs in one pass (five epochs of 3-class
+        # per-sample sgd: 118 -> 94 ms); one-vs-rest and binary one at a time (four sums
+        # for one output cost 3% of a binary row).
+        if ROWWISE:
+            dots(X, i, theta, d, raws, r)
+        else:
+            for k in range(K):
+                raws[r, k] = dot(X, i, theta, k, d)
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
