@@ -79,8 +79,8 @@ ADAPTIVE_FLOOR = 1e-6
 # (Bands of BAND_STEPS there too doubled the epochs of 30,000-row problems, 118 to
 # 196 steps an epoch, for gaps to the optimum of 2e-4 instead of 3e-4 to 9e-4:
 # benchmarks/DEFAULTS.md. Bands of 100 steps on small datasets stopped digits 1.7%
-# above its optimum, against 0.8%, and one-epoch bands of per-sample steps on iris
-# and wine, 150 and 178 steps, 2-5% above, against 1.3-2.3%.)
+# above its optimum, against 0.8%, and one-epoch bands of per-sample sgd steps on
+# iris and wine, 150 and 178 steps, 2-5% above, against 1.3-2.3%.)
 WINDOW_STEPS = 100
 BAND_STEPS = 300
 EPOCH_ROWS = 25_600
