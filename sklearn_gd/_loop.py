@@ -99,12 +99,6 @@ def dense_dot(X, i, theta, k, d):
 
 
 @njit(cache=True, inline="always")
-def dense_dots(X, i, theta, d, raws, r):
-    for k in range(theta.shape[0]):
-        raws[r, k] = dense_dot(X, i, theta, k, d)
-
-
-@njit(cache=True, inline="always")
 def dense_add_outputs(X, d, order, s, nb, a, grad, fit_intercept):
     for k in range(grad.shape[0]):
         add_rows(X, d, order, s, nb, a[:, k], grad, k, fit_intercept)
@@ -179,9 +173,11 @@ def csr_dot(X, i, theta, k, d):
 # repeat the last one, whose sums are then the same (and stored twice) and whose
 # gradient terms are zero. Each sum still runs over the row's nonzeros in their
 # order, and each gradient over the batch's rows in theirs: the results are those of
-# one output at a time, to the bit.
+# one output at a time, to the bit, float32 included: a raw prediction is rounded to
+# the weights' type once, with its intercept, and a float32 gradient term is a float32
+# product (``np.float32(0.0)``: a float64 zero would widen the others).
 @njit(cache=True, inline="always")
-def csr_dots(X, i, theta, d, raws, r):
+def csr_dots(X, i, theta, d, fit_intercept, out, r):
     data, indices, indptr = X
     last = theta.shape[0] - 1
     for k0 in range(0, last + 1, 4):
@@ -193,7 +189,10 @@ def csr_dots(X, i, theta, d, raws, r):
             s1 += v * theta[k1, f]
             s2 += v * theta[k2, f]
             s3 += v * theta[k3, f]
-        raws[r, k0], raws[r, k1], raws[r, k2], raws[r, k3] = s0, s1, s2, s3
+        out[r, k0] = s0 + (theta[k0, d] if fit_intercept else 0.0)
+        out[r, k1] = s1 + (theta[k1, d] if fit_intercept else 0.0)
+        out[r, k2] = s2 + (theta[k2, d] if fit_intercept else 0.0)
+        out[r, k3] = s3 + (theta[k3, d] if fit_intercept else 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -206,9 +205,9 @@ def csr_add_outputs(X, d, order, s, nb, a, grad, fit_intercept):
         for k0 in range(0, last + 1, 4):
             k1, k2, k3 = min(k0 + 1, last), min(k0 + 2, last), min(k0 + 3, last)
             a0 = a[j, k0]
-            a1 = a[j, k1] if k0 + 1 <= last else 0.0
-            a2 = a[j, k2] if k0 + 2 <= last else 0.0
-            a3 = a[j, k3] if k0 + 3 <= last else 0.0
+            a1 = a[j, k1] if k0 + 1 <= last else np.float32(0.0)
+            a2 = a[j, k2] if k0 + 2 <= last else np.float32(0.0)
+            a3 = a[j, k3] if k0 + 3 <= last else np.float32(0.0)
             for p in range(indptr[i], indptr[i + 1]):
                 v, f = data[p], indices[p]
                 grad[k0, f] += a0 * v
@@ -259,13 +258,13 @@ def csr_axpy4(X, rows, p, a, j, grad, k, d, first):
 if CSR:
     fetch_row, dot, load_row, row_value = csr_fetch_row, csr_dot, csr_load_row, csr_row_value
     unload_row, axpy, axpy4 = csr_unload_row, csr_axpy, csr_axpy4
-    dots, add_outputs = csr_dots, csr_add_outputs
+    add_outputs = csr_add_outputs
 else:
     fetch_row, dot, load_row, row_value = (
         dense_fetch_row, dense_dot, dense_load_row, dense_row_value
     )  # fmt: skip
     unload_row, axpy, axpy4 = dense_load_row, dense_axpy, dense_axpy4  # nothing to unload
-    dots, add_outputs = dense_dots, dense_add_outputs
+    add_outputs = dense_add_outputs
 
 
 # --- the target: a matrix, or labels ---------------------------------------------------
@@ -386,14 +385,6 @@ def elementwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_interce
         add_rows(X, d, order, s, nb, buf, grad, k, fit_intercept)
 
 
-# ``raws[r, k]``: row ``i``'s raw prediction in every output ``k``.
-@njit(cache=True, inline="always")
-def raw_row(X, i, theta, d, fit_intercept, raws, r):
-    dots(X, i, theta, d, raws, r)
-    for k in range(theta.shape[0]):
-        raws[r, k] += theta[k, d] if fit_intercept else 0.0
-
-
 # Row-wise losses (softmax): each row's gradient is computed in place in ``rows[j]``
 # (``row_gradient_fn``), so that a batch allocates nothing.
 @njit(cache=True, inline="always")
@@ -405,7 +396,13 @@ def rowwise_batch_gradient(X, d, Y, sw, sq, order, s, nb, theta, fit_intercept, 
             fetch(X, Y, sw, sq, raws, order[s + j + AHEAD], d, by_row)
         i = order[s + j]
         r = slot(by_row, i, s + j, base)
-        raw_row(X, i, theta, d, fit_intercept, raws, r)
+        if CSR:
+            csr_dots(X, i, theta, d, fit_intercept, raws, r)
+        else:  # one product per output: the CSR loop's for all outputs, written for
+            # dense rows, kept reference counting inlined (7 atomic increments a row,
+            # gdb) and cost 5% of a 3-class row at d=20 as a call
+            for k in range(K):
+                raws[r, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         row_gradient_fn(target_row(Y, i, yrow), raws[r], param, rows[j])
         weight = sw[i] / total
         for k in range(K):
@@ -558,7 +555,8 @@ def row_step(X, d, Y, sw, i, theta, slots, fit_intercept, param, total, l2, lr, 
              decay, l1, xrow, raws, r, grads, yrow):  # fmt: skip
     load_row(X, i, xrow)
     if ROWWISE:
-        raw_row(X, i, theta, d, fit_intercept, raws, r)
+        for k in range(theta.shape[0]):
+            raws[r, k] = dot(X, i, theta, k, d) + (theta[k, d] if fit_intercept else 0.0)
         row_gradient(Y, i, raws, r, param, grads, yrow)
     for k in range(theta.shape[0]):
         if ROWWISE:
@@ -615,6 +613,7 @@ def lazy_loop(data, c, state):
     scale, alpha, beta, vsq = np.ones(K), np.zeros(K), np.ones(K), np.zeros(K)
     grads = np.empty(K, dtype=theta.dtype)
     yrow = np.empty(K, dtype=theta.dtype)
+    sums = np.empty((1, K))
     base = starts[0] if starts.shape[0] else 0
     for k in range(K):
         for f in range(d):
@@ -633,18 +632,19 @@ def lazy_loop(data, c, state):
         averaging = average_start > 0 and t >= average_start
         if averaging:
             n_avg += 1
-        # Of v: the scales follow. Softmax's outputs in one pass (five epochs of 3-class
-        # per-sample sgd: 118 -> 94 ms); one-vs-rest and binary one at a time (four sums
-        # for one output cost 3% of a binary row).
+        # Softmax's products of v in one pass over the row, into float64 ``sums`` (five
+        # epochs of 3-class per-sample sgd: 118 -> 94 ms); one-vs-rest and binary one
+        # output at a time (four sums for one output cost 3% of a binary row).
         if ROWWISE:
-            dots(X, i, theta, d, raws, r)
-        else:
-            for k in range(K):
-                raws[r, k] = dot(X, i, theta, k, d)
+            csr_dots(X, i, theta, d, False, sums, 0)
         for k in range(K):
             if l2 != 0.0:
                 pen += sw[i] * (0.5 * l2 * (scale[k] * scale[k] * vsq[k]))
-            raws[r, k] = scale[k] * raws[r, k] + (theta[k, d] if fit_intercept else 0.0)
+            if ROWWISE:
+                product = sums[0, k]
+            else:
+                product = dot(X, i, theta, k, d)
+            raws[r, k] = scale[k] * product + (theta[k, d] if fit_intercept else 0.0)
         # All outputs' raw predictions first: softmax couples them.
         row_gradient(Y, i, raws, r, param, grads, yrow)
         for k in range(K):

@@ -75,14 +75,18 @@ def test_batches_whose_size_is_not_a_multiple_of_four(batch_size, loss, n_classe
 
 @pytest.mark.parametrize("n_classes", [4, 5, 7])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_sparse_softmax_batches_take_four_outputs_at_a_time(n_classes, fit_intercept):
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_sparse_softmax_batches_take_four_outputs_at_a_time(n_classes, fit_intercept,
+                                                            batch_size):  # fmt: skip
     # A CSR batch takes its rows' products and gradients four outputs at a time
-    # (csr_dots, csr_add_outputs): a whole group, and a last group of one to three
-    # outputs whose unused places repeat the last output, which must count once.
+    # (csr_dots, csr_add_outputs), and so does the lazy per-sample step its products:
+    # a whole group, and a last group of one to three outputs whose unused places
+    # repeat the last output, which must count once.
     X, y = make_classification(300, 8, n_informative=6, n_classes=n_classes, random_state=4)
     X[np.abs(X) < 0.7] = 0.0
     sw = np.random.RandomState(1).uniform(0.1, 3.0, size=300)
-    params = dict(batch_size=7, optimizer="sgd", learning_rate=0.05, fit_intercept=fit_intercept,
+    params = dict(batch_size=batch_size, optimizer="sgd", learning_rate=0.05,
+                  fit_intercept=fit_intercept,
                   max_iter=3, tol=None, random_state=0)  # fmt: skip
     compiled = GDClassifier(engine="numba", **params).fit(sp.csr_matrix(X), y, sample_weight=sw)
     reference = GDClassifier(engine="numpy", **params).fit(X, y, sample_weight=sw)
