@@ -2,8 +2,6 @@
 the convergence rule of the training objective, against exact optima."""
 
 import warnings
-from functools import partial
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -307,15 +305,16 @@ def test_auto_on_stochastic_batches_certifies_a_plateau_by_a_cut():
     [(4096, 256, 5, 15), (15_360, 256, 2, 5), (25_599, 256, 1, 3), (25_600, 256, 1, 1),
      (30_000, 256, 1, 1), (150, 1, 1, 2), (299, 1, 1, 2), (300, 1, 1, 1)],
 )  # fmt: skip
-def test_auto_windows_and_bands_hold_enough_steps(n, batch_size, window, band):
-    from sklearn_gd._engine import Trainer
-
-    # what for_fit reads of a trainer: its schedule and its batches
-    trainer = SimpleNamespace(schedule=Auto(), context=None, batch_size=batch_size)
-    trainer.batch_size_for = partial(Trainer.batch_size_for, trainer)
-    trainer.steps_per_epoch = partial(Trainer.steps_per_epoch, trainer)
-    monitor = Monitor.for_fit(GDClassifier(), trainer, n, 0.1, True, False)
-    assert (monitor.window, monitor.band) == (window, band)
+def test_auto_windows_and_bands_hold_enough_steps(n, batch_size, window, band, monkeypatch):
+    # Read off the monitor that fit builds: it counts the rows fit trains on.
+    built = []
+    for_fit = Monitor.for_fit.__func__
+    monkeypatch.setattr(Monitor, "for_fit",
+                        classmethod(lambda cls, *a, **k: built.append(for_fit(cls, *a, **k))
+                                    or built[-1]))  # fmt: skip
+    X = np.random.default_rng(0).standard_normal((n, 2))
+    GDClassifier(batch_size=batch_size, max_iter=1, engine="numpy").fit(X, X[:, 0] > 0)
+    assert [(m.window, m.band) for m in built] == [(window, band)]
 
 
 def test_auto_with_early_stopping_cuts_on_a_stall_and_stops_when_its_level_holds():
