@@ -413,13 +413,23 @@ def _geometric_tail(recent, before):
 #   DIVERGENCE_DECREASE times its value half that run before, or
 # - ends (the objective at its final weights) above the ceiling, and not below that
 #   fraction of its value half its run before: a run-away that a stopping rule, or
-#   max_iter, ended before it overflowed.
+#   max_iter, ended before it overflowed; or
+# - ends above the ceiling, flat over its last FLAT_EPOCHS epochs: frozen. A first
+#   step can throw the weights so far out that the objective falls for a long time,
+#   then freezes far above the ceiling: Poisson's intercept thrown to -1e138, where
+#   exp(raw) = 0 and only the L2 penalty pulls the coefficients back, ends at 1e138,
+#   while over the second half of its run it still came down by a factor of 1e50. A
+#   slow descent on stochastic batches is not flat: its epochs differ by percents.
 
 #: An epoch whose objective exceeds this multiple of the reference is above the ceiling.
 DIVERGENCE_FACTOR = 10.0
 #: Above the ceiling, an objective not below this fraction of its value half its run
 #: earlier is not coming down.
 DIVERGENCE_DECREASE = 0.9
+#: A run that ends above the ceiling with its last FLAT_EPOCHS objectives within
+#: FLAT_SPREAD (relative) of each other is frozen there.
+FLAT_EPOCHS = 5
+FLAT_SPREAD = 1e-4
 
 
 class DivergenceCheck:
@@ -490,10 +500,12 @@ class DivergenceCheck:
         return self._ceiling
 
     def _observe(self, objective, models):
-        """Record ``objective``; True where it is above the ceiling and not coming
-        down: not below ``DIVERGENCE_DECREASE`` times its value half its run before."""
+        """Record ``objective``; return where it is above the ceiling, and where it is
+        above and not coming down: not below ``DIVERGENCE_DECREASE`` times its value
+        half its run before."""
         if self._single is not None and not self._pending and objective <= self._single:
-            return np.zeros(1, dtype=bool)  # one fit's usual epoch, in pure Python
+            below = np.zeros(1, dtype=bool)  # one fit's usual epoch, in pure Python
+            return below, below
         at = slice(None) if models is None else np.ravel(models)
         value = np.ravel(np.asarray(objective, dtype=float))
         above = ~(value <= self.ceiling[at])  # NaN counts as above
@@ -501,7 +513,7 @@ class DivergenceCheck:
             if self._pending:
                 self.run[at], self.onset[at] = 0, 0
                 self._pending = bool(self.run.any())
-            return above
+            return above, above
         self._pending = True
         at = np.arange(self.start.size)[at]
         self.onset[at] = np.where(above, np.where(self.onset[at] > 0, self.onset[at],
@@ -516,17 +528,26 @@ class DivergenceCheck:
         self._history[seen, at] = value
         self._seen[at] = seen + above
         self.value[at] = value
-        return above & ~(value < DIVERGENCE_DECREASE * before)
+        return above, above & ~(value < DIVERGENCE_DECREASE * before)
 
     def update(self, objective, models=None):
         """Record an epoch's objective; True where the run has diverged: ``patience``
         epochs in a row above the ceiling, not coming down."""
         self.epoch += 1
-        rising = self._observe(objective, models)
+        rising = self._observe(objective, models)[1]
         at = slice(None) if models is None else np.ravel(models)
         return rising & (self.run[at] >= self.patience)
 
     def end(self, objective, models=None):
         """Record the objective at the final weights; True where it is above the
-        ceiling, not coming down."""
-        return self._observe(objective, models)
+        ceiling and not coming down: over the second half of its run, or flat over
+        its last ``FLAT_EPOCHS`` values (within ``FLAT_SPREAD`` of the last)."""
+        above, rising = self._observe(objective, models)
+        if not above.any():
+            return rising
+        at = np.arange(self.start.size)[slice(None) if models is None else np.ravel(models)]
+        last = self._seen[at] - 1  # the run's values are consecutive; this one included
+        window = self._history[last - np.arange(FLAT_EPOCHS)[:, None], at]
+        spread = window.max(axis=0) - window.min(axis=0)
+        flat = (self.run[at] >= FLAT_EPOCHS) & (spread <= FLAT_SPREAD * np.abs(window[0]))
+        return rising | (above & flat)

@@ -245,6 +245,43 @@ def test_rule_ends_above_the_ceiling_and_updates_a_subset():
     assert check.end([0.5, 9.0], models=[0, 2]).tolist() == [False, False]
 
 
+def test_rule_ends_frozen_above_the_ceiling():
+    # Ceiling 10. Model 0 falls tenfold an epoch, then freezes at 100: over the second
+    # half of its run (9 values at its end) it came down, 100 < 0.9 * 1e3, but its last
+    # five values lie within 1e-4 of each other (100 to 100.005). Model 1 falls as
+    # 80 / t (five values from 16 to 10.5). Model 2 ends below the ceiling.
+    check = DivergenceCheck(start=np.ones(3), constant=np.ones(3), patience=100)
+    curves = np.array([
+        [1e6, 1e5, 1e4, 1e3, 100.0, 100.0, 100.0, 100.0],
+        [80.0, 40.0, 80 / 3, 20.0, 16.0, 80 / 6, 80 / 7, 10.0 + 1e-9],
+        [80.0, 40.0, 80 / 3, 20.0, 16.0, 80 / 6, 80 / 7, 10.0 + 1e-9],
+    ])  # fmt: skip
+    assert not any(check.update(curves[:, e]).any() for e in range(curves.shape[1]))
+    assert check.end([100.005, 10.5, 9.0]).tolist() == [True, False, False]
+    # Not yet five values above the ceiling: not judged flat.
+    check = DivergenceCheck(start=1.0, constant=1.0, patience=100)
+    for value in (1e4, 1e3, 100.0):
+        check.update(value)
+    assert check.end(100.0).tolist() == [False]
+
+
+def test_a_run_frozen_far_out_by_its_first_steps_raises():
+    # Poisson, plain SGD at 1e3: the first steps throw the intercept to about -1e138,
+    # where exp(raw) = 0; the L2 penalty alone then pulls the coefficients back, and
+    # the objective falls from 1e271 for ~145 epochs to 2.8e138, flat. The plateau
+    # rule stopped it there after 181 epochs and it was returned as fitted (this
+    # shuffle seed; about 1 in 300 seeds did so). With tol=None it ends flat too.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3))
+    y = rng.poisson(3.0, size=50)
+    model = GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5,
+                        random_state=315)  # fmt: skip
+    with pytest.raises(DivergenceError, match=r"epoch 1 .*the fit ended there, at 2.8\d*e\+138"):
+        model.fit(X, y)
+    with pytest.raises(DivergenceError, match="the fit ended there"):  # the same run, to 200
+        model.set_params(tol=None, max_iter=200).fit(X, y)
+
+
 # scikit-learn's check_sample_weights_not_an_array data: 12 rows, two classes.
 TWELVE_X = np.array([[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [2, 3], [2, 4],
                      [3, 1], [3, 2], [3, 3], [3, 4]], dtype=float)  # fmt: skip

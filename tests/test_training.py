@@ -89,7 +89,9 @@ def _diverging():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(50, 3))
     y = rng.poisson(3.0, size=50)
-    return X, y, GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5)
+    model = GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5,
+                        random_state=0)  # fmt: skip
+    return X, y, model
 
 
 def test_divergence_names_the_epoch_and_leaves_fit_unfitted():
@@ -442,7 +444,8 @@ def test_learning_rate_is_honoured_and_a_step_too_large_raises():
     s = np.where(y == 1, 1.0, -1.0)
     gradient = (-s * 0.5) @ X / len(y)  # d log(1 + exp(-s z)) / dz at z = 0, times x
     np.testing.assert_allclose(one.coef_[0], -0.1 * gradient, rtol=1e-12)
-    model = GDRegressor(optimizer="sgd", batch_size=32, learning_rate=1e6, schedule="constant")
+    model = GDRegressor(optimizer="sgd", batch_size=32, learning_rate=1e6, schedule="constant",
+                        random_state=0)  # fmt: skip
     before = _snapshot(model)
     with pytest.raises(DivergenceError, match=r"epoch \d+ with learning_rate=1000000.0.*smaller"):
         model.fit(X, y)
