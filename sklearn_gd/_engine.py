@@ -510,20 +510,23 @@ class Trainer:
     def objective_at(self, weights, X, Y, sw):
         """The training objective at ``weights`` on all rows (one pass; nan or inf
         where the loss overflows)."""
-        value = 0.0
-        # Not (n, K) predictions at once (GBs for many classes), nor many slices of a
-        # sparse X (each a copy).
         coef, intercept = weights[:, :-1], weights[:, -1]
         constant = not coef.any()  # the usual start: no product needed
         with np.errstate(over="ignore", invalid="ignore"):
-            for part in row_chunks(X, Y.shape[1]):
-                Yp = Y[part]
-                if constant:
-                    raw = np.broadcast_to(intercept, Yp.shape)
-                else:
-                    raw = raw_predictions(rows_of(X, part), coef)
-                    raw += intercept
-                value += self._loss_sum(Yp, sw[part], raw)
+            # ... and for classes no pass over the rows either (3 ms at 10^6 rows).
+            value = self.loss.constant_sum(Y, sw, intercept) if constant else None
+            if value is None:
+                value = 0.0
+                # Not (n, K) predictions at once (GBs for many classes), nor many slices
+                # of a sparse X (each a copy).
+                for part in row_chunks(X, Y.shape[1]):
+                    Yp = Y[part]
+                    if constant:
+                        raw = np.broadcast_to(intercept, Yp.shape)
+                    else:
+                        raw = raw_predictions(rows_of(X, part), coef)
+                        raw += intercept
+                    value += self._loss_sum(Yp, sw[part], raw)
             return value / float(sw.sum()) + self.penalty.value(coef)
 
     def _steps_taken(self, lrs, starts, orders, sw, sq, mean_weight):

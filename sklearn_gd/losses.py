@@ -332,6 +332,8 @@ class Loss:
     # Classification: the target's value at a row's class and elsewhere, (low, high):
     # +-1 for margins and the binary log-loss, one-hot for softmax.
     label_values = (-1.0, 1.0)
+    # Targets in {-1, +1} only, as a matrix too (the binary log-loss, the margins).
+    plus_minus_one = False
 
     def __init__(self, epsilon=0.1, quantile=0.5):
         self.epsilon = epsilon
@@ -346,6 +348,23 @@ class Loss:
         """Per-sample loss, summed over outputs: shape ``(n_samples,)``."""
         value = self._at(type(self).value_function, y, raw)
         return value if self.rowwise else row_sum(value)
+
+    def constant_sum(self, y, sw, raw):
+        """``sum(sw * self.value(y, raw))`` where every row's raw prediction is ``raw`` (one
+        per output): a constant model's loss. A row's loss then depends on its target
+        alone, so targets of a few values (classes) take a weighted sum over those
+        values instead of a pass over the rows. None for other targets."""
+        if isinstance(y, Labels):
+            weights = np.bincount(y.index, weights=sw, minlength=y.n_classes)
+            classes = Labels(np.arange(y.n_classes), y.n_classes, y.low, y.high, y.dtype)
+            return float(weights @ self.value(classes, np.broadcast_to(raw, classes.shape)))
+        if self.plus_minus_one:
+            total = sw.sum()
+            positive = (sw @ y + total) / 2  # per output, the weight of the +1 targets
+            at = [type(self).value_function(np.full_like(raw, v), raw, self.param)
+                  for v in (1.0, -1.0)]  # fmt: skip
+            return float(positive @ at[0] + (total - positive) @ at[1])
+        return None
 
     def gradient(self, y, raw):
         """Derivative of the per-sample loss with respect to ``raw``."""
@@ -464,6 +483,7 @@ class BinaryLogLoss(Loss):
     value_function = binary_log_value
     gradient_function = binary_log_gradient
     curvature = 0.25
+    plus_minus_one = True
 
     def baseline(self, y, sw):
         p = np.clip(np.average(y > 0, axis=0, weights=sw), 1e-12, 1 - 1e-12)
@@ -519,6 +539,7 @@ class _MarginLoss(Loss):
     probabilities unless they define a link."""
 
     inverse_link = None
+    plus_minus_one = True
 
     def baseline(self, y, sw):
         return np.zeros(y.shape[1])

@@ -16,6 +16,7 @@ from sklearn_gd.losses import (
     CLASSIFICATION_LOSSES,
     REGRESSION_LOSSES,
     Interval,
+    Labels,
     Loss,
     MultinomialLogLoss,
     classification_loss,
@@ -103,6 +104,53 @@ def test_classification_values_match_scikit_learn_definitions():
     assert isinstance(multi, MultinomialLogLoss)
     proba = multi.inverse_link(raw4)
     assert np.isclose(multi.value(np.eye(4)[labels], raw4).mean(), log_loss(labels, proba))
+
+
+MARGINS = {  # the loss at margin m = y * raw, as scikit-learn's SGD defines them
+    "log_loss": lambda m: np.log1p(np.exp(-m)),
+    "hinge": lambda m: np.maximum(0.0, 1.0 - m),
+    "perceptron": lambda m: np.maximum(0.0, -m),
+    "squared_hinge": lambda m: np.maximum(0.0, 1.0 - m) ** 2,
+    "modified_huber": lambda m: np.where(m >= -1.0, np.maximum(0.0, 1.0 - m) ** 2, -4.0 * m),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARGINS))
+def test_constant_sum_is_the_weighted_loss_of_a_constant_model(name):
+    # A constant model's loss without a pass over the rows: two classes as a +-1 column,
+    # four as labels (one-vs-rest, +-1), against the margin formulas row by row.
+    rng = np.random.RandomState(4)
+    sw = rng.uniform(0.5, 2.0, size=300)
+    index = rng.randint(4, size=300)
+    loss = classification_loss(name, 2)
+    y = np.where(index == 1, 1.0, -1.0)[:, None]
+    raw = np.array([0.7])
+    expected = sw @ MARGINS[name](y[:, 0] * raw[0])
+    assert np.isclose(loss.constant_sum(y, sw, raw), expected, rtol=1e-12)
+    if name == "log_loss":  # the same number as scikit-learn's metric
+        proba = np.tile([1 - 1 / (1 + np.exp(-0.7)), 1 / (1 + np.exp(-0.7))], (300, 1))
+        assert np.isclose(expected, log_loss(index == 1, proba, sample_weight=sw) * sw.sum())
+    raw4 = np.array([0.3, -1.2, 2.0, 0.0])
+    ovr = np.where(np.eye(4)[index] == 1, 1.0, -1.0)
+    loss = CLASSIFICATION_LOSSES[name]()
+    labels = Labels(index, 4, -1.0, 1.0, np.float64)
+    expected = sw @ MARGINS[name](ovr * raw4).sum(axis=1)
+    assert np.isclose(loss.constant_sum(labels, sw, raw4), expected, rtol=1e-12)
+
+
+def test_constant_sum_of_softmax_labels_is_scikit_learns_log_loss():
+    rng = np.random.RandomState(5)
+    sw = rng.uniform(0.5, 2.0, size=300)
+    index = rng.randint(4, size=300)
+    raw = np.array([0.3, -1.2, 2.0, 0.0])
+    proba = np.tile(np.exp(raw) / np.exp(raw).sum(), (300, 1))
+    expected = log_loss(index, proba, sample_weight=sw) * sw.sum()
+    labels = Labels(index, 4, 0.0, 1.0, np.float64)
+    assert np.isclose(MultinomialLogLoss().constant_sum(labels, sw, raw), expected, rtol=1e-12)
+    # Other targets take a pass over the rows: no shortcut.
+    assert MultinomialLogLoss().constant_sum(np.eye(4)[index], sw, raw) is None
+    assert REGRESSION_LOSSES["squared_error"]().constant_sum(rng.normal(size=(300, 1)), sw,
+                                                             np.zeros(1)) is None  # fmt: skip
 
 
 CLOSED_FORM = ["squared_error", "absolute_error", "quantile", "poisson"]
