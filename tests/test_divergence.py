@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_gd import DivergenceError, GDClassifier, GDRegressor
 from sklearn_gd._stopping import DIVERGENCE_FACTOR, DivergenceCheck
 from sklearn_gd.optimizers import OPTIMIZERS
-from sklearn_gd.schedules import Warmup
+from sklearn_gd.schedules import ReduceOnPlateau, Warmup
 
 
 @pytest.fixture(autouse=True)
@@ -263,6 +263,53 @@ def test_rule_ends_frozen_above_the_ceiling():
     for value in (1e4, 1e3, 100.0):
         check.update(value)
     assert check.end(100.0).tolist() == [False]
+
+
+def test_rule_ends_flat_only_where_the_run_still_stepped():
+    # Flat above the ceiling after a schedule cut its step to a sliver is the cut's
+    # doing: only a run still stepping (stepping=True) is judged frozen.
+    for stepping, expected in [(True, [True]), (False, [False])]:
+        check = DivergenceCheck(start=1.0, constant=1.0, patience=100)
+        # down a thousandfold over the second half of its run, the last five flat
+        for value in (1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 100.0, 100.0, 100.0, 100.0):
+            check.update(value)
+        assert check.end(100.0, stepping=stepping).tolist() == expected
+
+
+@pytest.mark.parametrize("patience", [1, 2, 5])
+def test_rule_ends_a_subset_as_single_checks_do(patience):
+    # Models that never went above the ceiling, or for fewer than FLAT_EPOCHS values,
+    # among those that end (the search's ``models=``): the same answers as a check
+    # per model, and no read outside each model's own values (patience 1 and 2 keep
+    # a history of 2 and 4 rows).
+    curves = np.array([
+        [2.0, 3.0, 2.0, 2.5, 3.0, 2.0],  # below the ceiling of 10 throughout
+        [50.0, 50.0, 50.0, 50.0, 50.0, 50.0],  # above and flat
+        [2.0, 2.0, 2.0, 2.0, 50.0, 50.0],  # above for its last two only
+    ])  # fmt: skip
+    check = DivergenceCheck(start=np.ones(3), constant=np.ones(3), patience=patience)
+    singles = [DivergenceCheck(1.0, 1.0, patience=patience) for _ in range(3)]
+    for e in range(curves.shape[1] - 1):
+        subset = [1, 2] if e % 2 else [0, 1, 2]  # model 0 sits out the odd epochs
+        check.update(curves[subset, e], models=subset)
+        for m in subset:
+            singles[m].update(curves[m, e])
+    ended = check.end(curves[[2, 0, 1], -1], models=[2, 0, 1])
+    expected = [bool(singles[m].end(curves[m, -1])[0]) for m in (2, 0, 1)]
+    assert ended.tolist() == expected
+
+
+def test_plateau_cuts_that_brought_an_overshoot_back_do_not_raise():
+    # Unscaled wine, hinge, AdaGrad at 10: the first epoch's objective is 4,020 (the
+    # constant model's: 3, one per class), ReduceOnPlateau cuts the step to 1e-5 of
+    # learning_rate and the fit ends flat at 42, above the ceiling of 30, with 89%
+    # training accuracy. Not a divergence.
+    X, y = datasets.load_wine(return_X_y=True)
+    model = GDClassifier(loss="hinge", optimizer="adagrad", learning_rate=10.0, batch_size=64,
+                         schedule=ReduceOnPlateau(patience=2), max_iter=300,
+                         random_state=0).fit(X, y)  # fmt: skip
+    assert model.loss_curve_[-1] > 3 * DIVERGENCE_FACTOR and model.score(X, y) > 0.85
+    assert model.learning_rate_curve_[-1] < 1e-4 * model.learning_rate
 
 
 def test_a_run_frozen_far_out_by_its_first_steps_raises():
