@@ -306,6 +306,13 @@ def _weighted_quantile(y, sw, q):
     return out
 
 
+def _weighted_sum(weights, values):
+    """``sum(weights * values)`` over the positive weights: a class without rows adds
+    nothing, even where its loss overflows (0 * inf would be NaN)."""
+    present = weights > 0
+    return float(weights[present] @ values[present])
+
+
 class Loss:
     """A loss on raw predictions: its two functions, its parameter, its link and the
     targets it accepts.
@@ -332,7 +339,8 @@ class Loss:
     # Classification: the target's value at a row's class and elsewhere, (low, high):
     # +-1 for margins and the binary log-loss, one-hot for softmax.
     label_values = (-1.0, 1.0)
-    # Targets in {-1, +1} only, as a matrix too (the binary log-loss, the margins).
+    # Targets in {-1, +1} only, as a matrix too (the binary log-loss, the margins; a
+    # subclass for other targets sets it back to False).
     plus_minus_one = False
 
     def __init__(self, epsilon=0.1, quantile=0.5):
@@ -357,13 +365,11 @@ class Loss:
         if isinstance(y, Labels):
             weights = np.bincount(y.index, weights=sw, minlength=y.n_classes)
             classes = Labels(np.arange(y.n_classes), y.n_classes, y.low, y.high, y.dtype)
-            return float(weights @ self.value(classes, np.broadcast_to(raw, classes.shape)))
-        if self.plus_minus_one:
-            total = sw.sum()
-            positive = (sw @ y + total) / 2  # per output, the weight of the +1 targets
-            at = [type(self).value_function(np.full_like(raw, v), raw, self.param)
-                  for v in (1.0, -1.0)]  # fmt: skip
-            return float(positive @ at[0] + (total - positive) @ at[1])
+            return _weighted_sum(weights, self.value(classes, np.broadcast_to(raw, classes.shape)))
+        if self.plus_minus_one:  # per output, the weights of the +1 and the -1 targets
+            value = type(self).value_function
+            return sum(_weighted_sum(sw @ (y == v), value(np.full_like(raw, v), raw, self.param))
+                       for v in (1.0, -1.0))  # fmt: skip
         return None
 
     def gradient(self, y, raw):

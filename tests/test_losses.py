@@ -136,6 +136,14 @@ def test_constant_sum_is_the_weighted_loss_of_a_constant_model(name):
     labels = Labels(index, 4, -1.0, 1.0, np.float64)
     expected = sw @ MARGINS[name](ovr * raw4).sum(axis=1)
     assert np.isclose(loss.constant_sum(labels, sw, raw4), expected, rtol=1e-12)
+    # A class without rows adds nothing, even where its loss overflows (not 0 * inf).
+    far = np.array([-1e200 if name != "log_loss" else -1e300])
+    with np.errstate(over="ignore"):
+        expected = sw[:3] @ MARGINS[name](-far[0] * np.ones(3))
+        assert loss.constant_sum(-np.ones((3, 1)), sw[:3], far) == expected
+        one_class = Labels(np.zeros(3, dtype=int), 4, -1.0, 1.0, np.float64)
+        got = loss.constant_sum(one_class, sw[:3], np.array([0.0, 0.0, 0.0, -1e200]))
+    assert np.isfinite(got)
 
 
 def test_constant_sum_of_softmax_labels_is_scikit_learns_log_loss():
