@@ -363,9 +363,14 @@ class Loss:
         alone, so targets of a few values (classes) take a weighted sum over those
         values instead of a pass over the rows. None for other targets."""
         if isinstance(y, Labels):
-            weights = np.bincount(y.index, weights=sw, minlength=y.n_classes)
-            classes = Labels(np.arange(y.n_classes), y.n_classes, y.low, y.high, y.dtype)
-            return _weighted_sum(weights, self.value(classes, np.broadcast_to(raw, classes.shape)))
+            K = y.n_classes
+            weights = np.bincount(y.index, weights=sw, minlength=K)
+            classes = Labels(np.arange(K), K, y.low, y.high, y.dtype)
+            step = max(1, (1 << 16) // K)  # 2^16 numbers at once, as the engine's passes
+            return sum(_weighted_sum(weights[s : s + step],
+                                     self.value(classes[s : s + step],
+                                                np.broadcast_to(raw, (min(step, K - s), K))))
+                       for s in range(0, K, step))  # fmt: skip
         if self.plus_minus_one:  # per output, the weights of the +1 and the -1 targets
             value = type(self).value_function
             return sum(_weighted_sum(sw @ (y == v), value(np.full_like(raw, v), raw, self.param))
