@@ -514,7 +514,8 @@ class Trainer:
         constant = not coef.any()  # the usual start: no product needed
         with np.errstate(over="ignore", invalid="ignore"):
             # ... and for classes no pass over the rows either (3 ms at 10^6 rows).
-            value = self.loss.constant_sum(Y, sw, intercept) if constant else None
+            value = (self.loss.constant_sum(Y, sw, intercept, _rows_at_once(Y.shape[1]))
+                     if constant else None)  # fmt: skip
             if value is None:
                 value = 0.0
                 # Not (n, K) predictions at once (GBs for many classes), nor many slices

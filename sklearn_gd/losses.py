@@ -357,16 +357,17 @@ class Loss:
         value = self._at(type(self).value_function, y, raw)
         return value if self.rowwise else row_sum(value)
 
-    def constant_sum(self, y, sw, raw):
+    def constant_sum(self, y, sw, raw, rows=None):
         """``sum(sw * self.value(y, raw))`` where every row's raw prediction is ``raw`` (one
         per output): a constant model's loss. A row's loss then depends on its target
         alone, so targets of a few values (classes) take a weighted sum over those
-        values instead of a pass over the rows. None for other targets."""
+        values instead of a pass over the rows, ``rows`` classes at a time (None: all).
+        None for other targets."""
         if isinstance(y, Labels):
             K = y.n_classes
             weights = np.bincount(y.index, weights=sw, minlength=K)
             classes = Labels(np.arange(K), K, y.low, y.high, y.dtype)
-            step = max(1, (1 << 16) // K)  # 2^16 numbers at once, as the engine's passes
+            step = rows or K
             return sum(_weighted_sum(weights[s : s + step],
                                      self.value(classes[s : s + step],
                                                 np.broadcast_to(raw, (min(step, K - s), K))))

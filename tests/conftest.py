@@ -15,6 +15,20 @@ def rng():
     return np.random.RandomState(0)
 
 
+@pytest.fixture
+def poisson_runaway():
+    """``(X, y, model)``: Poisson has no curvature bound, so plain SGD with a huge step
+    runs away (shuffled with ``random_state=0``)."""
+    from sklearn_gd import GDRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3))
+    y = rng.poisson(3.0, size=50)
+    model = GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5,
+                        random_state=0)  # fmt: skip
+    return X, y, model
+
+
 # Property-based tests: a quick profile for CI (the default) and a long one for
 # local runs: HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
 try:

@@ -312,17 +312,14 @@ def test_plateau_cuts_that_brought_an_overshoot_back_do_not_raise():
     assert model.learning_rate_curve_[-1] < 1e-4 * model.learning_rate
 
 
-def test_a_run_frozen_far_out_by_its_first_steps_raises():
+def test_a_run_frozen_far_out_by_its_first_steps_raises(poisson_runaway):
     # Poisson, plain SGD at 1e3: the first steps throw the intercept to about -1e138,
     # where exp(raw) = 0; the L2 penalty alone then pulls the coefficients back, and
     # the objective falls from 1e271 for ~145 epochs to 2.8e138, flat. The plateau
     # rule stopped it there after 181 epochs and it was returned as fitted (this
     # shuffle seed; about 1 in 300 seeds did so). With tol=None it ends flat too.
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(50, 3))
-    y = rng.poisson(3.0, size=50)
-    model = GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5,
-                        random_state=315)  # fmt: skip
+    X, y, model = poisson_runaway
+    model.set_params(random_state=315)
     with pytest.raises(DivergenceError, match=r"epoch 1 .*the fit ended there, at 2.8\d*e\+138"):
         model.fit(X, y)
     with pytest.raises(DivergenceError, match="the fit ended there"):  # the same run, to 200

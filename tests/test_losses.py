@@ -159,13 +159,13 @@ def test_constant_sum_of_softmax_labels_is_scikit_learns_log_loss():
     assert MultinomialLogLoss().constant_sum(np.eye(4)[index], sw, raw) is None
     assert REGRESSION_LOSSES["squared_error"]().constant_sum(rng.normal(size=(300, 1)), sw,
                                                              np.zeros(1)) is None  # fmt: skip
-    # Many classes go 2^16 numbers at a time (600 classes: 6 parts of 109 rows).
+    # Many classes in parts (600 classes, 109 at a time: 2^16 numbers, as fit takes them).
     index = rng.randint(600, size=2000)
     raw = rng.normal(size=600)
     proba = np.tile(np.exp(raw) / np.exp(raw).sum(), (2000, 1))
     expected = log_loss(index, proba, sample_weight=sw[index % 300], labels=np.arange(600))
     labels = Labels(index, 600, 0.0, 1.0, np.float64)
-    got = MultinomialLogLoss().constant_sum(labels, sw[index % 300], raw)
+    got = MultinomialLogLoss().constant_sum(labels, sw[index % 300], raw, rows=109)
     assert np.isclose(got, expected * sw[index % 300].sum(), rtol=1e-12)
 
 

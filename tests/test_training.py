@@ -84,26 +84,16 @@ def test_partial_fit_continues_optimizer_state_and_curves():
 # --- divergence ---------------------------------------------------------------------
 
 
-def _diverging():
-    # Poisson has no curvature bound, so plain SGD with a huge step explodes.
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(50, 3))
-    y = rng.poisson(3.0, size=50)
-    model = GDRegressor(loss="poisson", optimizer="sgd", learning_rate=1e3, batch_size=5,
-                        random_state=0)  # fmt: skip
-    return X, y, model
-
-
-def test_divergence_names_the_epoch_and_leaves_fit_unfitted():
-    X, y, model = _diverging()
+def test_divergence_names_the_epoch_and_leaves_fit_unfitted(poisson_runaway):
+    X, y, model = poisson_runaway
     with pytest.raises(DivergenceError, match=r"epoch 1\b.*smaller learning_rate"):
         model.fit(X, y)
     assert not hasattr(model, "coef_") and not hasattr(model, "_state")
     assert isinstance(DivergenceError("x"), ValueError)
 
 
-def test_failed_partial_fit_leaves_the_model_exactly_as_it_was():
-    X, y, model = _diverging()
+def test_failed_partial_fit_leaves_the_model_exactly_as_it_was(poisson_runaway):
+    X, y, model = poisson_runaway
     model.set_params(learning_rate=1e-3).partial_fit(X, y)
     before = pickle.dumps(model)
     with pytest.raises(DivergenceError):
@@ -112,8 +102,8 @@ def test_failed_partial_fit_leaves_the_model_exactly_as_it_was():
     assert pickle.dumps(model) == before
 
 
-def test_failed_warm_start_fit_keeps_previous_weights():
-    X, y, model = _diverging()
+def test_failed_warm_start_fit_keeps_previous_weights(poisson_runaway):
+    X, y, model = poisson_runaway
     model.set_params(learning_rate=1e-3, warm_start=True, max_iter=3).fit(X, y)
     coef = model.coef_.copy()
     with pytest.raises(DivergenceError):
@@ -284,8 +274,8 @@ def test_auto_average_never_averages_a_stream():
     np.testing.assert_array_equal(auto.coef_, off.coef_)
 
 
-def test_clip_norm_bounds_each_step():
-    X, y, model = _diverging()
+def test_clip_norm_bounds_each_step(poisson_runaway):
+    X, y, model = poisson_runaway
     model.set_params(learning_rate=0.5, clip_norm=0.01, batch_size="full", init="zero")
     model.partial_fit(X, y)
     step = np.linalg.norm(model._state.theta)
