@@ -56,14 +56,15 @@ the first batch's start: ``Config.by_row``)."""
 Config = namedtuple(
     "Config",
     "b hyper param l2 l1 fit_intercept clip_norm decay safe linear cumulative mean_weight "
-    "average_start average_per_epoch by_row",
+    "average_start average_per_epoch by_row weighted",
 )
 Config.__doc__ = """How the epochs train: batch size ``b``, the rule's ``hyper``, the loss's
 ``param``, the penalty's ``l2`` and ``l1``, ``clip_norm`` (0: off), AdamW's ``decay``,
 ``safe`` steps, a ``linear`` rule, the ``cumulative`` L1 of one-row steps, the
 gradient normaliser ``mean_weight``, ``average_start`` (0: no averaging),
-``average_per_epoch`` (each epoch's iterates averaged afresh) and ``by_row`` (``raws``
-indexed by row, else by position)."""
+``average_per_epoch`` (each epoch's iterates averaged afresh), ``by_row`` (``raws``
+indexed by row, else by position) and ``weighted`` (the weights differ: else every row
+reads ``sw[0]``)."""
 State = namedtuple("State", "theta slots u q avg t n_avg")
 State.__doc__ = """What the epoch changes: the weights ``theta``, the rule's ``slots``, the
 cumulative L1 ``(u, q)`` and the average ``avg`` (``theta`` where unused: never read),

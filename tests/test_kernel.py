@@ -179,6 +179,26 @@ def test_sparse_and_float32_and_weights():
     np.testing.assert_allclose(c.coef_, d.coef_, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("sparse_x", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 16])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_equal_weights_are_read_once(sparse_x, batch_size, n_classes):
+    """Where all weights are equal the compiled loop reads the first for every row
+    (``Config.weighted``): its fits equal NumPy's with equal weights other than 1, and
+    with weights equal but in the last row, which reading the first would get wrong.
+    One-row batches take the row step (sparse: the lazy step) and safe steps; three
+    classes the softmax's row-wise steps."""
+    X, y = make_classification(200, 8, n_informative=4, n_classes=n_classes, random_state=3)
+    if sparse_x:
+        X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    params = dict(max_iter=3, tol=None, random_state=0, batch_size=batch_size,
+                  optimizer="sgd", learning_rate=0.05, alpha=1e-3)  # fmt: skip
+    for sw in (np.full(200, 2.5), np.r_[np.full(199, 2.5), 0.5]):
+        a = GDClassifier(engine="numba", **params).fit(X, y, sample_weight=sw)
+        b = GDClassifier(engine="numpy", **params).fit(X, y, sample_weight=sw)
+        _assert_same(a, b)
+
+
 def test_auto_engine_compiles_only_long_epochs(monkeypatch):
     from sklearn_gd import _engine
 
