@@ -36,7 +36,7 @@ from ._compat import (
 )
 from ._engine import DivergenceError, Trainer, row_chunks, rows_of
 from ._kernel import CompileError
-from ._stopping import DIVERGENCE_FACTOR, FLAT_STEP, DivergenceCheck, Monitor
+from ._stopping import DIVERGENCE_FACTOR, DivergenceCheck, Monitor
 from .optimizers import OPTIMIZERS, Optimizer, resolve_optimizer
 from .penalties import Penalty
 from .schedules import (
@@ -731,8 +731,8 @@ class BaseGD(SparseCoefMixin, CallbackSupportMixin, BaseEstimator):
         # or a run-away that a stopping rule or max_iter ended before it overflowed.
         # With an exact monitor, its last pass was at these very weights: not again.
         final = trainer.check_final(state, X, Y, sw, monitored if exact else None)
-        stepping = curves["learning_rate_curve_"][-1] >= FLAT_STEP * trainer.learning_rate
-        if divergence.end(final, stepping=stepping)[0]:
+        step_fraction = curves["learning_rate_curve_"][-1] / trainer.learning_rate
+        if divergence.end(final, step_fraction=step_fraction)[0]:
             raise self._divergence_error(divergence, gain, end=True)
         if self.restore_best_weights and monitor.best_weights is not None:
             state.theta, state.avg, state.n_avg = monitor.best_weights

@@ -59,7 +59,7 @@ from ._engine import DivergenceError, _int32_indices, use_compiled
 from ._kernel import CompileError, compilable, run_compiled, warn_once
 from ._regressor import GDRegressor
 from ._shuffle import shuffle
-from ._stopping import FLAT_STEP, DivergenceCheck, Monitor
+from ._stopping import DivergenceCheck, Monitor
 from .losses import as_matrix
 from .optimizers import Optimizer
 from .penalties import cumulative_l1, soft_threshold
@@ -843,9 +843,9 @@ class _BaseGDCV(BaseEstimator):
                         at_weights = self._objectives_at_weights(state, trainer.loss, X, Y, W,
                                                                  among=ends)  # fmt: skip
                     at_end = at_weights[ends]
-                    stepping = lrs[-1] >= FLAT_STEP * state.lr  # the last step, as fit's
+                    fraction = lrs[-1] / state.lr  # the last step, as fit's
                     diverged[state.models[ends]] |= divergence.end(at_end, state.models[ends],
-                                                                   stepping[ends])  # fmt: skip
+                                                                   fraction[ends])  # fmt: skip
                 record(stop, epoch, now)
             if self.verbose:
                 print(f"-- Epoch {epoch}: {len(state.models)} of {M} models still training")

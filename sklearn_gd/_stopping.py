@@ -545,14 +545,15 @@ class DivergenceCheck:
         at = slice(None) if models is None else np.ravel(models)
         return rising & (self.run[at] >= self.patience)
 
-    def end(self, objective, models=None, stepping=True):
+    def end(self, objective, models=None, step_fraction=1.0):
         """Record the objective at the final weights; True where it is above the
         ceiling and not coming down: over the second half of its run, or, where the
-        run was still ``stepping`` (a bool, or one per model: its last step was at
-        least ``FLAT_STEP`` times its base learning rate), flat over its last
-        ``FLAT_EPOCHS`` values (within ``FLAT_SPREAD`` of each other)."""
+        run was still stepping (``step_fraction``, its last step over its base
+        learning rate, one for all or one per model, at least ``FLAT_STEP``), flat
+        over its last ``FLAT_EPOCHS`` values (within ``FLAT_SPREAD`` of each other)."""
         above, rising = self._observe(objective, models)
         at = np.arange(self.start.size)[slice(None) if models is None else np.ravel(models)]
+        stepping = np.asarray(step_fraction) >= FLAT_STEP
         judged = np.flatnonzero(above & stepping & (self.run[at] >= FLAT_EPOCHS))
         if judged.size:  # their last FLAT_EPOCHS values are all in the history
             last = self._seen[at[judged]] - 1

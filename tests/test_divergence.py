@@ -267,13 +267,14 @@ def test_rule_ends_frozen_above_the_ceiling():
 
 def test_rule_ends_flat_only_where_the_run_still_stepped():
     # Flat above the ceiling after a schedule cut its step to a sliver is the cut's
-    # doing: only a run still stepping (stepping=True) is judged frozen.
-    for stepping, expected in [(True, [True]), (False, [False])]:
+    # doing: only a run still stepping (its last step at least FLAT_STEP = 1e-2 of its
+    # learning rate) is judged frozen.
+    for step_fraction, expected in [(1.0, [True]), (1e-2, [True]), (0.99e-2, [False])]:
         check = DivergenceCheck(start=1.0, constant=1.0, patience=100)
         # down a thousandfold over the second half of its run, the last five flat
         for value in (1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 100.0, 100.0, 100.0, 100.0):
             check.update(value)
-        assert check.end(100.0, stepping=stepping).tolist() == expected
+        assert check.end(100.0, step_fraction=step_fraction).tolist() == expected
 
 
 @pytest.mark.parametrize("patience", [1, 2, 5])
