@@ -80,13 +80,13 @@ def rows_of(X, part):
     return X if part == slice(None) else X[part]
 
 
-# One ``run_epochs`` call's epochs, as the loops read them: the data (and whether all
-# weights are ``equal``), each epoch's row order (None: the data's), the batches' starts
+# One ``run_epochs`` call's epochs, as the loops read them: the data (and whether the
+# weights differ: ``weighted``), each epoch's row order (None: the data's), the batches' starts
 # and size, the step sizes ``lrs[e]``, the rows' curvatures ``sq`` (safe_steps), the
 # gradient normaliser, and ``raws[e]``, where each row's raw prediction goes: by row,
 # or (``by_row`` False) by position in the order, from the first row of the run of
 # batches being run.
-_Epoch = namedtuple("_Epoch", "X Y sw equal orders starts b lrs sq mean_weight raws by_row")
+_Epoch = namedtuple("_Epoch", "X Y sw weighted orders starts b lrs sq mean_weight raws by_row")
 
 
 class TrainState:
@@ -362,7 +362,7 @@ class Trainer:
         b = self.batch_size_for(n)
         sq = self._safe_rows(X, n)
         K = state.theta.shape[0]
-        weight_sum, positive, equal, starts, steps, fraction = self._epoch_plan(sw, b)
+        weight_sum, positive, weighted, starts, steps, fraction = self._epoch_plan(sw, b)
         # With zero weights, which batches are skipped depends on the epoch's order.
         n_epochs = n_epochs if positive else 1
         orders = self._orders(rng, n, b, n_epochs)
@@ -398,7 +398,7 @@ class Trainer:
             mean_weight = state.weight_sum / state.rows_seen
         else:
             mean_weight = weight_sum / n
-        epoch = _Epoch(X, Y, sw, equal, orders, starts, b, lrs, sq, mean_weight, raws, by_row)
+        epoch = _Epoch(X, Y, sw, weighted, orders, starts, b, lrs, sq, mean_weight, raws, by_row)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             compiled = self._compiled(n, b, state.t)
             penalty_sums, loss_sums = np.zeros(n_epochs), np.zeros(n_epochs)
@@ -482,8 +482,8 @@ class Trainer:
     def _epoch_plan(self, sw, b):
         """What an epoch computes from the weights ``sw`` and batch size ``b`` alone, kept
         for the next epoch of the same fit (on small data, fixed costs like these are
-        much of an epoch): ``sum(sw)``, whether every weight is positive, whether all are
-        equal, the batches' starts, the step numbers ``1..`` and each batch's position
+        much of an epoch): ``sum(sw)``, whether every weight is positive, whether they
+        differ, the batches' starts, the step numbers ``1..`` and each batch's position
         in the epoch."""
         plan = self._plan
         if plan is None or plan[0] is not sw or plan[1] != b:
@@ -493,7 +493,7 @@ class Trainer:
             fraction = starts / b / -(-n // b)
             steps = np.arange(1, len(starts) + 1)
             low = sw.min()
-            plan = self._plan = (sw, b, float(sw.sum()), bool(low > 0), bool(sw.max() == low),
+            plan = self._plan = (sw, b, float(sw.sum()), bool(low > 0), bool(sw.max() != low),
                                  starts, steps, fraction)  # fmt: skip
         return plan[2:]
 
@@ -659,7 +659,7 @@ class Trainer:
         """Batches ``lo..hi - 1`` of epoch ``e`` of ``run_epochs`` in NumPy; returns
         ``sum_B sum(sw_B) * alpha * R(w_B)``, the penalty at the weights ``w_B`` each
         batch stepped from."""
-        X, Y, sw, equal, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
+        X, Y, sw, weighted, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
         order = None if orders is None else orders[e]
         starts, lrs, raws = starts[lo:hi], lrs[e, lo:hi], raws[e]
         if self.average_per_epoch and lo == 0:
@@ -746,7 +746,7 @@ class Trainer:
         call; returns each epoch's penalty sum (a list), the number of epochs run (it
         stops after an epoch whose weights are not finite) and whether the compiled
         loop ran (else NumPy did, with a warning, and runs the rest of the fit)."""
-        X, Y, sw, equal, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
+        X, Y, sw, weighted, orders, starts, b, lrs, sq, mean_weight, raws, by_row = epoch
         is_sparse = sparse.issparse(X)
         data = (X.data, *_int32_indices(X)) if is_sparse else X
         n_epochs = lrs.shape[0]
@@ -762,14 +762,14 @@ class Trainer:
         u, q = state.l1_penalty(state.theta) if cumulative else (state.theta, state.theta)
         # The same every epoch of a fit but a stream's mean weight: made once (the
         # optimizer's hyperparameters alone cost microseconds, an epoch of 650 rows ~60).
-        key = (b, safe, cumulative, mean_weight, by_row, equal)
+        key = (b, safe, cumulative, mean_weight, by_row, weighted)
         if self._config is None or self._config[0] != key:
             self._config = key, tuple(Config(
                 b, self.optimizer.hyper, float(self.loss.param), float(self.penalty.l2),
                 float(self.penalty.l1), self.fit_intercept, float(self.clip_norm or 0.0),
                 float(self.optimizer.decoupled_decay), safe, bool(self.optimizer.linear),
                 cumulative, mean_weight, self.average_start, self.average_per_epoch, by_row,
-                not equal,
+                weighted,
             ))  # fmt: skip
         if self.average_per_epoch and lo == 0:  # the loop starts it afresh from epoch 2 on
             state.n_avg = 0
